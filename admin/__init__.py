@@ -1,0 +1,1 @@
+"""The offline side: `sealdrop-admin`, which holds the private keys."""

@@ -1,0 +1,508 @@
+"""Envelope format v1: one sealed message or file (docs/envelope-format.md).
+
+    envelope = MAGIC || flags(1)=0 || count(1) || count * stanza(80) || header_mac(32)
+               || secretstream_header(24) || chunks
+    plaintext = u32 len || metadata JSON
+                || frames (u32 len || bytes; every frame but the last is 65536 bytes)
+                || u32 0 || u32 len || trailer JSON {"sha256","size"} || zero padding (Padmé)
+
+The plaintext is cut into 65536-byte chunks, each pushed through libsodium's secretstream
+(XChaCha20-Poly1305); the last chunk, and only it, carries TAG_FINAL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import os
+import struct
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, BinaryIO, Protocol
+
+import nacl.bindings as sodium
+import nacl.exceptions
+from nacl.encoding import RawEncoder
+from nacl.hash import blake2b
+from nacl.public import PrivateKey, PublicKey, SealedBox
+
+from .encoding import canonical_json, parse_canonical_json
+from .errors import CryptoError, FormatError, HeaderError, NoMatchingKey, PayloadError
+from .keys import MAX_RECIPIENTS
+
+MAGIC = b"sealdrop-envelope/v1\n"
+MAGIC_FAMILY = b"sealdrop-envelope/"
+FILE_KEY_BYTES = 32
+STANZA_BYTES = 32 + 16 + FILE_KEY_BYTES  # sealed box: ephemeral key, MAC, file key
+HEADER_MAC_BYTES = 32
+STREAM_HEADER_BYTES = sodium.crypto_secretstream_xchacha20poly1305_HEADERBYTES
+CHUNK_BYTES = 64 * 1024
+TAG_BYTES = sodium.crypto_secretstream_xchacha20poly1305_ABYTES
+SEALED_CHUNK_BYTES = CHUNK_BYTES + TAG_BYTES
+FRAME_BYTES = 64 * 1024
+MAX_METADATA_BYTES = 1024 * 1024
+MAX_TRAILER_BYTES = 1024
+
+_TAG_MESSAGE = sodium.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE
+_TAG_FINAL = sodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL
+_U32 = struct.Struct(">I")
+_ZEROS = bytes(CHUNK_BYTES)
+
+
+class Writable(Protocol):
+    """Anything with write(bytes)."""
+
+    def write(self, data: bytes, /) -> Any: ...
+
+
+class Readable(Protocol):
+    """Anything with read(n) -> bytes."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+def padme(length: int) -> int:
+    """Padmé: round length up so that at most O(log log length) bits of it leak."""
+    if length < 2:
+        return length
+    exponent = length.bit_length() - 1
+    mantissa_bits = exponent - exponent.bit_length()
+    mask = (1 << mantissa_bits) - 1
+    return (length + mask) & ~mask
+
+
+def _subkey(file_key: bytes, person: bytes) -> bytes:
+    return blake2b(b"", digest_size=32, key=file_key, person=person, encoder=RawEncoder)
+
+
+def _header_mac(file_key: bytes, header: bytes) -> bytes:
+    mac_key = _subkey(file_key, b"sealdrop-env-mac")
+    return blake2b(header, digest_size=HEADER_MAC_BYTES, key=mac_key, encoder=RawEncoder)
+
+
+def _payload_key(file_key: bytes) -> bytes:
+    return _subkey(file_key, b"sealdrop-env-pay")
+
+
+@dataclass(frozen=True)
+class SealResult:
+    """What sealing learned about the plaintext: its size and SHA-256, and the envelope's size."""
+
+    size: int
+    sha256: str
+    envelope_size: int
+
+
+@dataclass(frozen=True)
+class OpenedEnvelope:
+    """An envelope that opened and verified completely."""
+
+    metadata: dict[str, Any]
+    size: int
+    sha256: str
+
+
+class Sealer:
+    """Seals to a fixed set of recipient public keys. It can only seal, never open."""
+
+    def __init__(self, recipients: Sequence[PublicKey]) -> None:
+        if not all(isinstance(r, PublicKey) for r in recipients):
+            raise TypeError("Sealer needs nacl.public.PublicKey recipients")
+        if not 1 <= len(recipients) <= MAX_RECIPIENTS:
+            raise ValueError(f"seal to 1 to {MAX_RECIPIENTS} recipients")
+        self._recipients = tuple(recipients)
+
+    def writer(self, dst: Writable, metadata: Mapping[str, Any]) -> EnvelopeWriter:
+        """Start an envelope on `dst`; feed it with write() and finish with close()."""
+        return EnvelopeWriter(dst, self._recipients, metadata)
+
+    def seal(self, src: Readable, dst: Writable, metadata: Mapping[str, Any]) -> SealResult:
+        """Seal everything readable from `src` into `dst`, in constant memory."""
+        with self.writer(dst, metadata) as env:
+            while block := src.read(FRAME_BYTES):
+                env.write(block)
+        return env.result
+
+    def seal_bytes(self, data: bytes, metadata: Mapping[str, Any]) -> bytes:
+        """Seal a small in-memory message and return the envelope."""
+        out = io.BytesIO()
+        self.seal(io.BytesIO(data), out, metadata)
+        return out.getvalue()
+
+
+class EnvelopeWriter:
+    """Streams one envelope out. Use as a context manager; an exception aborts it."""
+
+    def __init__(
+        self, dst: Writable, recipients: Sequence[PublicKey], metadata: Mapping[str, Any]
+    ) -> None:
+        meta = canonical_json(dict(metadata))
+        if len(meta) > MAX_METADATA_BYTES:
+            raise FormatError("envelope metadata is larger than 1 MiB")
+        self._dst = dst
+        file_key = os.urandom(FILE_KEY_BYTES)
+        stanzas = b"".join(SealedBox(r).encrypt(file_key) for r in recipients)
+        header = MAGIC + bytes([0, len(recipients)]) + stanzas
+        self._state = sodium.crypto_secretstream_xchacha20poly1305_state()
+        stream_header = sodium.crypto_secretstream_xchacha20poly1305_init_push(
+            self._state, _payload_key(file_key)
+        )
+        self._written = 0
+        self._out(header + _header_mac(file_key, header) + stream_header)
+        self._pending = bytearray()  # plaintext not yet pushed (kept <= one chunk)
+        self._plain_length = 0
+        self._frame = bytearray()  # content not yet framed
+        self._hash = hashlib.sha256()
+        self._size = 0
+        self._result: SealResult | None = None
+        self._closed = False
+        self._emit(_U32.pack(len(meta)) + meta)
+
+    def _out(self, data: bytes) -> None:
+        self._dst.write(data)
+        self._written += len(data)
+
+    def _emit(self, plain: bytes | bytearray | memoryview) -> None:
+        self._pending += plain
+        self._plain_length += len(plain)
+        # Keep at least one byte back: only close() knows which chunk is the last.
+        if len(self._pending) > CHUNK_BYTES:
+            view = memoryview(self._pending)
+            cut = ((len(self._pending) - 1) // CHUNK_BYTES) * CHUNK_BYTES
+            for start in range(0, cut, CHUNK_BYTES):
+                self._out(
+                    sodium.crypto_secretstream_xchacha20poly1305_push(
+                        self._state, bytes(view[start : start + CHUNK_BYTES]), None, _TAG_MESSAGE
+                    )
+                )
+            view.release()
+            del self._pending[:cut]
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        """Add content bytes."""
+        if self._closed:
+            raise ValueError("write to a closed envelope")
+        self._hash.update(data)
+        self._size += len(data)
+        self._frame += data
+        if len(self._frame) >= FRAME_BYTES:
+            view = memoryview(self._frame)
+            cut = (len(self._frame) // FRAME_BYTES) * FRAME_BYTES
+            for start in range(0, cut, FRAME_BYTES):
+                self._emit(_U32.pack(FRAME_BYTES) + view[start : start + FRAME_BYTES])
+            view.release()
+            del self._frame[:cut]
+        return len(data)
+
+    def close(self) -> SealResult:
+        """Write the trailer, padding and final chunk; return what was sealed."""
+        if self._result is not None:
+            return self._result
+        if self._closed:
+            raise ValueError("envelope was aborted")
+        self._closed = True
+        if self._frame:
+            self._emit(_U32.pack(len(self._frame)) + self._frame)
+            self._frame.clear()
+        digest = self._hash.hexdigest()
+        trailer = canonical_json({"sha256": digest, "size": self._size})
+        self._emit(_U32.pack(0) + _U32.pack(len(trailer)) + trailer)
+        padding = padme(self._plain_length) - self._plain_length
+        while padding:
+            step = min(padding, CHUNK_BYTES)
+            self._emit(_ZEROS[:step])
+            padding -= step
+        self._out(
+            sodium.crypto_secretstream_xchacha20poly1305_push(
+                self._state, bytes(self._pending), None, _TAG_FINAL
+            )
+        )
+        self._pending.clear()
+        self._result = SealResult(self._size, digest, self._written)
+        return self._result
+
+    def abort(self) -> None:
+        """Stop without finishing; the caller discards what was written."""
+        self._closed = True
+        self._pending.clear()
+        self._frame.clear()
+
+    @property
+    def result(self) -> SealResult:
+        """The SealResult, once closed."""
+        if self._result is None:
+            raise ValueError("envelope not closed yet")
+        return self._result
+
+    def __enter__(self) -> EnvelopeWriter:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def _read_exact(src: Readable, size: int) -> bytes:
+    """Read up to `size` bytes, looping over short reads; fewer only at end of input."""
+    data = src.read(size)
+    if len(data) == size or not data:
+        return data
+    parts = [data]
+    got = len(data)
+    while got < size:
+        more = src.read(size - got)
+        if not more:
+            break
+        parts.append(more)
+        got += len(more)
+    return b"".join(parts)
+
+
+class Opener:
+    """Opens envelopes sealed to any of the given private keys."""
+
+    def __init__(self, keys: Sequence[PrivateKey]) -> None:
+        if not keys or not all(isinstance(k, PrivateKey) for k in keys):
+            raise TypeError("Opener needs at least one nacl.public.PrivateKey")
+        self._boxes = tuple(SealedBox(k) for k in keys)
+
+    def reader(self, src: Readable) -> EnvelopeReader:
+        """Read and authenticate the header and metadata; content follows via read()."""
+        return EnvelopeReader(src, self._boxes)
+
+    def open(self, src: Readable, dst: Writable) -> OpenedEnvelope:
+        """Decrypt into `dst`. If this raises, discard everything written to `dst`."""
+        env = self.reader(src)
+        while block := env.read():
+            dst.write(block)
+        return env.finish()
+
+    def open_bytes(self, data: bytes) -> tuple[OpenedEnvelope, bytes]:
+        """Open a small in-memory envelope."""
+        out = io.BytesIO()
+        opened = self.open(io.BytesIO(data), out)
+        return opened, out.getvalue()
+
+
+class _PlainStream:
+    """Authenticated plaintext of the payload, chunk by chunk, with exact reads."""
+
+    def __init__(self, src: Readable, state: Any) -> None:
+        self._src = src
+        self._state = state
+        self._chunks = self._decrypt()
+        self._buf = b""
+        self._pos = 0
+        self.total = 0  # plaintext bytes released so far
+        self.ended = False
+
+    def _decrypt(self) -> Iterator[bytes]:
+        current = _read_exact(self._src, SEALED_CHUNK_BYTES)
+        if not current:
+            raise PayloadError("payload is missing: the envelope is truncated")
+        while True:
+            following = (
+                _read_exact(self._src, SEALED_CHUNK_BYTES)
+                if len(current) == SEALED_CHUNK_BYTES
+                else b""
+            )
+            if len(current) <= TAG_BYTES:
+                raise PayloadError("payload chunk is too short: the envelope is truncated")
+            try:
+                plain, tag = sodium.crypto_secretstream_xchacha20poly1305_pull(
+                    self._state, current, None
+                )
+            except nacl.exceptions.CryptoError as exc:
+                raise PayloadError(
+                    "payload failed authentication: the file may be corrupted or tampered with"
+                ) from exc
+            last = not following
+            if tag == _TAG_FINAL and not last:
+                raise PayloadError("data follows the final chunk: the envelope was tampered with")
+            if tag != _TAG_FINAL and last:
+                raise PayloadError("the final chunk is missing: the envelope is truncated")
+            if tag not in (_TAG_FINAL, _TAG_MESSAGE):
+                raise PayloadError("unexpected chunk tag")
+            if not last and len(plain) != CHUNK_BYTES:  # pragma: no cover - size checked above
+                raise PayloadError("short chunk before the end")
+            yield plain
+            if last:
+                self.ended = True
+                return
+            current = following
+
+    def read_exact(self, size: int) -> bytes:
+        """Exactly `size` bytes of plaintext, or PayloadError if the payload ends first."""
+        available = len(self._buf) - self._pos
+        if size <= available:
+            data = self._buf[self._pos : self._pos + size]
+            self._pos += size
+            self.total += size
+            return data
+        parts = [self._buf[self._pos :]]
+        need = size - available
+        while need:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                raise PayloadError("payload ends early: malformed envelope")
+            if len(chunk) >= need:
+                parts.append(chunk[:need])
+                self._buf, self._pos = chunk, need
+                need = 0
+            else:
+                parts.append(chunk)
+                need -= len(chunk)
+                self._buf, self._pos = b"", 0
+        self.total += size
+        return b"".join(parts)
+
+    def rest(self) -> Iterator[bytes]:
+        """All remaining plaintext, consuming the stream to its authenticated end."""
+        if self._pos < len(self._buf):
+            tail = self._buf[self._pos :]
+            self.total += len(tail)
+            yield tail
+        self._buf, self._pos = b"", 0
+        for chunk in self._chunks:
+            self.total += len(chunk)
+            yield chunk
+
+
+class EnvelopeReader:
+    """One envelope being opened. `metadata` is ready at once; `read()` gives content;
+    `finish()` checks the trailer, padding and end of stream. Content is only trustworthy
+    once finish() has returned."""
+
+    def __init__(self, src: Readable, boxes: Sequence[SealedBox[Any]]) -> None:
+        magic = _read_exact(src, len(MAGIC))
+        if magic != MAGIC:
+            if magic.startswith(MAGIC_FAMILY):
+                raise HeaderError("unsupported envelope version")
+            raise HeaderError("not a Sealdrop envelope")
+        fixed = _read_exact(src, 2)
+        if len(fixed) != 2:
+            raise HeaderError("envelope header is truncated")
+        flags, count = fixed[0], fixed[1]
+        if flags != 0:
+            raise HeaderError("unknown envelope flags")
+        if not 1 <= count <= MAX_RECIPIENTS:
+            raise HeaderError(f"recipient count must be 1 to {MAX_RECIPIENTS}")
+        rest = _read_exact(src, count * STANZA_BYTES + HEADER_MAC_BYTES + STREAM_HEADER_BYTES)
+        if len(rest) != count * STANZA_BYTES + HEADER_MAC_BYTES + STREAM_HEADER_BYTES:
+            raise HeaderError("envelope header is truncated")
+        stanzas_end = count * STANZA_BYTES
+        header = MAGIC + fixed + rest[:stanzas_end]
+        mac = rest[stanzas_end : stanzas_end + HEADER_MAC_BYTES]
+        stream_header = rest[stanzas_end + HEADER_MAC_BYTES :]
+        file_key = self._unwrap(rest[:stanzas_end], boxes)
+        if not hmac.compare_digest(_header_mac(file_key, header), mac):
+            raise HeaderError("header failed authentication: the envelope was tampered with")
+        state = sodium.crypto_secretstream_xchacha20poly1305_state()
+        try:
+            sodium.crypto_secretstream_xchacha20poly1305_init_pull(
+                state, stream_header, _payload_key(file_key)
+            )
+        except nacl.exceptions.CryptoError as exc:  # pragma: no cover - libsodium never fails here
+            raise HeaderError("invalid stream header") from exc
+        self._plain = _PlainStream(src, state)
+        self._hash = hashlib.sha256()
+        self._size = 0
+        self._content_done = False
+        self._frame_left = 0
+        self._last_frame_short = False
+        self.metadata = self._read_metadata()
+
+    @staticmethod
+    def _unwrap(stanzas: bytes, boxes: Sequence[SealedBox[Any]]) -> bytes:
+        for offset in range(0, len(stanzas), STANZA_BYTES):
+            stanza = stanzas[offset : offset + STANZA_BYTES]
+            for box in boxes:
+                try:
+                    file_key = box.decrypt(stanza)
+                except nacl.exceptions.CryptoError:
+                    continue
+                if len(file_key) == FILE_KEY_BYTES:
+                    return file_key
+        raise NoMatchingKey("this envelope was not sealed to any of the keys given")
+
+    def _length(self, limit: int, what: str) -> int:
+        (value,) = _U32.unpack(self._plain.read_exact(4))
+        if value > limit:
+            raise PayloadError(f"{what} is larger than allowed: malformed envelope")
+        return value
+
+    def _read_metadata(self) -> dict[str, Any]:
+        raw = self._plain.read_exact(self._length(MAX_METADATA_BYTES, "metadata"))
+        try:
+            value = parse_canonical_json(raw)
+        except FormatError as exc:
+            raise PayloadError(f"metadata is malformed: {exc}") from exc
+        if not isinstance(value, dict):
+            raise PayloadError("metadata is not a JSON object")
+        return value
+
+    def read(self, size: int = FRAME_BYTES) -> bytes:
+        """Up to `size` content bytes; b"" once the content has ended."""
+        if self._content_done:
+            return b""
+        if self._frame_left == 0:
+            if self._last_frame_short:
+                # A frame shorter than 64 KiB must be the last one.
+                if self._length(FRAME_BYTES, "frame") != 0:
+                    raise PayloadError("a short content frame is not the last: malformed")
+                self._content_done = True
+                return b""
+            length = self._length(FRAME_BYTES, "frame")
+            if length == 0:
+                self._content_done = True
+                return b""
+            self._frame_left = length
+            self._last_frame_short = length < FRAME_BYTES
+        data = self._plain.read_exact(min(size, self._frame_left))
+        self._frame_left -= len(data)
+        self._hash.update(data)
+        self._size += len(data)
+        return data
+
+    def finish(self) -> OpenedEnvelope:
+        """Consume trailer and padding, verify everything, and return the result."""
+        while self.read():
+            pass
+        trailer_length = self._length(MAX_TRAILER_BYTES, "trailer")
+        try:
+            trailer = parse_canonical_json(self._plain.read_exact(trailer_length))
+        except FormatError as exc:
+            raise PayloadError(f"trailer is malformed: {exc}") from exc
+        if (
+            not isinstance(trailer, dict)
+            or set(trailer) != {"sha256", "size"}
+            or not isinstance(trailer["size"], int)
+            or not isinstance(trailer["sha256"], str)
+        ):
+            raise PayloadError("trailer is malformed")
+        unpadded = self._plain.total
+        for block in self._plain.rest():
+            if block.count(0) != len(block):
+                raise PayloadError("padding is not all zero: malformed envelope")
+        if self._plain.total != padme(unpadded):
+            raise PayloadError("padding has the wrong length: malformed envelope")
+        digest = self._hash.hexdigest()
+        if trailer["size"] != self._size or not hmac.compare_digest(trailer["sha256"], digest):
+            raise PayloadError("content does not match its recorded size and SHA-256")
+        return OpenedEnvelope(self.metadata, self._size, digest)
+
+
+__all__ = [
+    "MAGIC",
+    "CryptoError",
+    "EnvelopeReader",
+    "EnvelopeWriter",
+    "OpenedEnvelope",
+    "Opener",
+    "SealResult",
+    "Sealer",
+    "padme",
+]

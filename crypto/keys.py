@@ -1,0 +1,217 @@
+"""Recipient (X25519) and signing (Ed25519) keys, their text forms, the admin identity
+file, and passphrase-protected private key files.
+
+Text forms (docs/envelope-format.md, "Keys"): `sdrecipient1...` for an X25519 public key,
+`sdsigner1...` for an Ed25519 verify key. Private keys only exist on disk as key files
+locked under a passphrase.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import nacl.exceptions
+from nacl.encoding import RawEncoder
+from nacl.hash import blake2b
+from nacl.public import PrivateKey, PublicKey
+from nacl.secret import SecretBox
+from nacl.signing import SigningKey, VerifyKey
+
+from .encoding import b64decode, b64encode, decode_key_text, encode_key_text
+from .errors import FormatError, WrongPassphrase
+from .kdf import KEY_FILE_COST, SALT_BYTES, Argon2Cost, argon2id
+
+RECIPIENT_PREFIX = "sdrecipient1"
+SIGNER_PREFIX = "sdsigner1"
+KEY_BYTES = 32
+
+MAX_RECIPIENTS = 16
+
+
+def recipient_to_text(key: PublicKey) -> str:
+    """Text form of an X25519 recipient public key."""
+    return encode_key_text(RECIPIENT_PREFIX, bytes(key))
+
+
+def recipient_from_text(text: str) -> PublicKey:
+    """Parse a recipient public key; refuses the all-zero key."""
+    raw = decode_key_text(RECIPIENT_PREFIX, text, KEY_BYTES)
+    if raw == bytes(KEY_BYTES):
+        raise FormatError("the all-zero recipient key is not a valid key")
+    return PublicKey(raw)
+
+
+def signer_to_text(key: VerifyKey) -> str:
+    """Text form of an Ed25519 verify key."""
+    return encode_key_text(SIGNER_PREFIX, bytes(key))
+
+
+def signer_from_text(text: str) -> VerifyKey:
+    """Parse an Ed25519 verify key."""
+    raw = decode_key_text(SIGNER_PREFIX, text, KEY_BYTES)
+    try:
+        return VerifyKey(raw)
+    except (nacl.exceptions.ValueError, nacl.exceptions.TypeError) as exc:
+        raise FormatError("not a valid Ed25519 public key") from exc
+
+
+def fingerprint_digits(data: bytes) -> str:
+    """A 24-digit fingerprint in six groups of four, easy to compare aloud in any language."""
+    digest = blake2b(data, digest_size=16, person=b"sealdrop-fprint1", encoder=RawEncoder)
+    number = int.from_bytes(digest, "big") % 10**24
+    digits = f"{number:024d}"
+    return " ".join(digits[i : i + 4] for i in range(0, 24, 4))
+
+
+@dataclass(frozen=True)
+class AdminIdentity:
+    """The public half of the offline side: recipients to seal to, and the reply signer."""
+
+    recipients: tuple[PublicKey, ...]
+    signer: VerifyKey
+
+    HEADER = "sealdrop admin identity v1"
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.recipients) <= MAX_RECIPIENTS:
+            raise FormatError(f"an admin identity needs 1 to {MAX_RECIPIENTS} recipient keys")
+        raws = [bytes(r) for r in self.recipients]
+        if len(set(raws)) != len(raws):
+            raise FormatError("an admin identity lists the same recipient key twice")
+
+    @property
+    def fingerprint(self) -> str:
+        """Digits that staff read aloud to check a server holds the right identity."""
+        material = b"".join(bytes(r) for r in self.recipients) + bytes(self.signer)
+        return fingerprint_digits(material)
+
+    def to_text(self) -> str:
+        """Serialise as the admin-identity.pub file."""
+        lines = [self.HEADER]
+        lines += [f"recipient: {recipient_to_text(r)}" for r in self.recipients]
+        lines.append(f"signer: {signer_to_text(self.signer)}")
+        lines.append(f"fingerprint: {self.fingerprint}")
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def from_text(cls, text: str) -> AdminIdentity:
+        """Parse an admin-identity.pub file; the fingerprint line must match the keys."""
+        lines = [line.strip() for line in text.strip().splitlines()]
+        if not lines or lines[0] != cls.HEADER:
+            raise FormatError(f"not an admin identity file (first line must be {cls.HEADER!r})")
+        recipients: list[PublicKey] = []
+        signer: VerifyKey | None = None
+        fingerprint: str | None = None
+        for line in lines[1:]:
+            key, sep, value = line.partition(": ")
+            if not sep:
+                raise FormatError(f"malformed line in admin identity: {line[:40]!r}")
+            if key == "recipient":
+                recipients.append(recipient_from_text(value))
+            elif key == "signer" and signer is None:
+                signer = signer_from_text(value)
+            elif key == "fingerprint" and fingerprint is None:
+                fingerprint = value
+            else:
+                raise FormatError(f"unexpected or repeated field {key!r} in admin identity")
+        if signer is None:
+            raise FormatError("admin identity has no signer line")
+        identity = cls(tuple(recipients), signer)
+        if fingerprint is None or fingerprint != identity.fingerprint:
+            raise FormatError("admin identity fingerprint does not match its keys")
+        return identity
+
+
+# --- passphrase-protected private key files -------------------------------------------
+
+KEY_FILE_HEADER = "sealdrop private key v1"
+_KIND_TAGS = {"recipient": b"R", "signing": b"S"}
+
+
+@dataclass(frozen=True)
+class LockedKey:
+    """A private key file's fields, before the passphrase is applied."""
+
+    kind: str
+    public: str
+    cost: Argon2Cost
+    salt: bytes
+    box: bytes
+
+
+def _key_file_key(passphrase: bytes, salt: bytes, cost: Argon2Cost) -> bytes:
+    return argon2id(passphrase, salt, cost, SecretBox.KEY_SIZE)
+
+
+def lock_private_key(
+    key: PrivateKey | SigningKey, passphrase: bytes, cost: Argon2Cost = KEY_FILE_COST
+) -> str:
+    """Encrypt a private key under a passphrase (Argon2id + secretbox) as key-file text."""
+    if not passphrase:
+        raise FormatError("an empty passphrase is not allowed")
+    if isinstance(key, PrivateKey):
+        kind, public, raw = "recipient", recipient_to_text(key.public_key), bytes(key)
+    else:
+        kind, public, raw = "signing", signer_to_text(key.verify_key), bytes(key)
+    salt = os.urandom(SALT_BYTES)
+    box = SecretBox(_key_file_key(passphrase, salt, cost)).encrypt(_KIND_TAGS[kind] + raw)
+    return "\n".join(
+        [
+            KEY_FILE_HEADER,
+            f"kind: {kind}",
+            f"public: {public}",
+            "kdf: argon2id",
+            f"opslimit: {cost.opslimit}",
+            f"memlimit: {cost.memlimit}",
+            f"salt: {b64encode(salt)}",
+            f"box: {b64encode(bytes(box))}",
+        ]
+    ) + "\n"
+
+
+def parse_key_file(text: str) -> LockedKey:
+    """Parse key-file text without decrypting it."""
+    lines = text.strip().splitlines()
+    if not lines or lines[0] != KEY_FILE_HEADER:
+        raise FormatError("not a Sealdrop private key file")
+    fields: dict[str, str] = {}
+    for line in lines[1:]:
+        key, sep, value = line.partition(": ")
+        if not sep or key in fields:
+            raise FormatError("malformed private key file")
+        fields[key] = value
+    expected = {"kind", "public", "kdf", "opslimit", "memlimit", "salt", "box"}
+    if set(fields) != expected or fields["kdf"] != "argon2id":
+        raise FormatError("malformed private key file")
+    if fields["kind"] not in _KIND_TAGS:
+        raise FormatError(f"unknown key kind {fields['kind']!r}")
+    try:
+        cost = Argon2Cost(int(fields["opslimit"]), int(fields["memlimit"]))
+    except ValueError as exc:
+        raise FormatError("malformed Argon2id parameters in key file") from exc
+    box = b64decode(fields["box"], SecretBox.NONCE_SIZE + SecretBox.MACBYTES + 1 + KEY_BYTES)
+    return LockedKey(fields["kind"], fields["public"], cost, b64decode(fields["salt"], SALT_BYTES), box)
+
+
+def unlock_private_key(text: str, passphrase: bytes) -> PrivateKey | SigningKey:
+    """Decrypt a key file; raises WrongPassphrase if the passphrase does not open it."""
+    locked = parse_key_file(text)
+    try:
+        plain = SecretBox(_key_file_key(passphrase, locked.salt, locked.cost)).decrypt(locked.box)
+    except nacl.exceptions.CryptoError as exc:
+        raise WrongPassphrase(
+            "wrong passphrase (or the key file was damaged): nothing was changed"
+        ) from exc
+    if plain[:1] != _KIND_TAGS[locked.kind]:
+        raise FormatError("key file kind does not match its contents")
+    key: PrivateKey | SigningKey
+    if locked.kind == "recipient":
+        key = PrivateKey(plain[1:])
+        public = recipient_to_text(key.public_key)
+    else:
+        key = SigningKey(plain[1:])
+        public = signer_to_text(key.verify_key)
+    if public != locked.public:
+        raise FormatError("key file public key does not match its private key")
+    return key
