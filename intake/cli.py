@@ -1,0 +1,24 @@
+"""`sealdrop`: the server-side command. Each command lives beside what it operates on and
+is registered here, one line each."""
+
+from __future__ import annotations
+
+import click
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(package_name="sealdrop", prog_name="sealdrop")
+def main() -> None:
+    """Sealdrop intake server: set up an instance, serve it as an onion service, and move
+    sealed tips to and from the offline admin laptop.
+
+    \b
+    Example:
+        sealdrop init --instance /var/lib/sealdrop --admin-identity admin-identity.pub
+        sealdrop serve --instance /var/lib/sealdrop
+    """
+
+
+# Commands are added below (one line each): main.add_command(...)
