@@ -106,7 +106,9 @@ def _manifest_from_body(body: dict[str, Any], key: VerifyKey) -> Manifest:
         size = item["size"]
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise FormatError("envelope size must be a non-negative integer")
-        entries.append(ManifestEntry(eid, size, _hex(item["source_id"], SOURCE_ID_BYTES, "source id")))
+        entries.append(
+            ManifestEntry(eid, size, _hex(item["source_id"], SOURCE_ID_BYTES, "source id"))
+        )
     reply_keys: dict[str, bytes] = {}
     for item in body["sources"]:
         if not isinstance(item, dict) or set(item) != {"reply_public_key", "source_id"}:
@@ -220,7 +222,9 @@ class BundleReader:
             missing = [e.envelope_id for e in self.manifest.envelopes[index:]]
             head = _read_exact(self._src, _ENTRY.size)
             if len(head) != _ENTRY.size:
-                raise BundleTruncated(f"the bundle ends before envelope {entry.envelope_id}", missing)
+                raise BundleTruncated(
+                    f"the bundle ends before envelope {entry.envelope_id}", missing
+                )
             raw_id, size = _ENTRY.unpack(head)
             if raw_id.hex() != entry.envelope_id or size != entry.size:
                 raise HeaderError(

@@ -11,8 +11,8 @@ import binascii
 import json
 from typing import Any
 
-from nacl.hash import blake2b
 from nacl.encoding import RawEncoder
+from nacl.hash import blake2b
 
 from .errors import FormatError
 

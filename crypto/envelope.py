@@ -432,7 +432,7 @@ class EnvelopeReader:
         (value,) = _U32.unpack(self._plain.read_exact(4))
         if value > limit:
             raise PayloadError(f"{what} is larger than allowed: malformed envelope")
-        return value
+        return int(value)
 
     def _read_metadata(self) -> dict[str, Any]:
         raw = self._plain.read_exact(self._length(MAX_METADATA_BYTES, "metadata"))

@@ -156,18 +156,21 @@ def lock_private_key(
         kind, public, raw = "signing", signer_to_text(key.verify_key), bytes(key)
     salt = os.urandom(SALT_BYTES)
     box = SecretBox(_key_file_key(passphrase, salt, cost)).encrypt(_KIND_TAGS[kind] + raw)
-    return "\n".join(
-        [
-            KEY_FILE_HEADER,
-            f"kind: {kind}",
-            f"public: {public}",
-            "kdf: argon2id",
-            f"opslimit: {cost.opslimit}",
-            f"memlimit: {cost.memlimit}",
-            f"salt: {b64encode(salt)}",
-            f"box: {b64encode(bytes(box))}",
-        ]
-    ) + "\n"
+    return (
+        "\n".join(
+            [
+                KEY_FILE_HEADER,
+                f"kind: {kind}",
+                f"public: {public}",
+                "kdf: argon2id",
+                f"opslimit: {cost.opslimit}",
+                f"memlimit: {cost.memlimit}",
+                f"salt: {b64encode(salt)}",
+                f"box: {b64encode(bytes(box))}",
+            ]
+        )
+        + "\n"
+    )
 
 
 def parse_key_file(text: str) -> LockedKey:
@@ -191,7 +194,9 @@ def parse_key_file(text: str) -> LockedKey:
     except ValueError as exc:
         raise FormatError("malformed Argon2id parameters in key file") from exc
     box = b64decode(fields["box"], SecretBox.NONCE_SIZE + SecretBox.MACBYTES + 1 + KEY_BYTES)
-    return LockedKey(fields["kind"], fields["public"], cost, b64decode(fields["salt"], SALT_BYTES), box)
+    return LockedKey(
+        fields["kind"], fields["public"], cost, b64decode(fields["salt"], SALT_BYTES), box
+    )
 
 
 def unlock_private_key(text: str, passphrase: bytes) -> PrivateKey | SigningKey:

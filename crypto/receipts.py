@@ -97,7 +97,10 @@ def derive_source_keys(receipt: str, peppers: Peppers, cost: Argon2Cost) -> Sour
     """Derive the source id and reply keypair from a receipt (normalised here)."""
     digits = normalize_receipt(receipt)
     salt = blake2b(
-        b"", digest_size=SALT_BYTES, key=peppers.salt_pepper, person=b"sealdrop-rsalt",
+        b"",
+        digest_size=SALT_BYTES,
+        key=peppers.salt_pepper,
+        person=b"sealdrop-rsalt",
         encoder=RawEncoder,
     )
     master = argon2id(digits.encode("ascii"), salt, cost)

@@ -1,7 +1,8 @@
 """Signed statements: replies, acks and bundle manifests (docs/envelope-format.md §Statements).
 
     signed message = "sealdrop-statement/v1" || 0x00 || type || 0x00 || canonical JSON body
-    wire form      = canonical JSON {"body": ..., "sig": base64, "signer": sdsigner1..., "type": ..., "v": 1}
+    wire form      = canonical JSON {"body": ..., "sig": base64, "signer": "sdsigner1...",
+                                     "type": ..., "v": 1}
 
 The type is part of what is signed, so an ack can never be replayed as a reply.
 """
