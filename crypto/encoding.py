@@ -82,8 +82,24 @@ def b64decode(text: str, length: int | None = None) -> bytes:
     return data
 
 
+def _check_json_value(value: Any) -> None:
+    # json.dumps would accept floats and turn non-string keys into strings: both would give
+    # bytes that parse_canonical_json refuses, or that parse back to a different value.
+    if isinstance(value, float):
+        raise FormatError("floating-point numbers are not allowed")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise FormatError("JSON object keys must be strings")
+            _check_json_value(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_json_value(item)
+
+
 def canonical_json(value: Any) -> bytes:
     """Serialise JSON canonically: sorted keys, no spaces, UTF-8, integers only."""
+    _check_json_value(value)
     return json.dumps(
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode("utf-8")
@@ -112,7 +128,10 @@ def parse_canonical_json(data: bytes) -> Any:
             parse_float=_refuse_float,
             parse_constant=_refuse_float,
         )
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except FormatError:
+        raise
+    except (ValueError, RecursionError) as exc:
+        # ValueError also covers integers longer than Python's int conversion limit.
         raise FormatError("not valid UTF-8 JSON") from exc
     if canonical_json(value) != data:
         raise FormatError("JSON is not in canonical form")

@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import io
 import os
+import re
 import struct
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ _TAG_MESSAGE = sodium.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE
 _TAG_FINAL = sodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL
 _U32 = struct.Struct(">I")
 _ZEROS = bytes(CHUNK_BYTES)
+_SHA256_HEX = re.compile("[0-9a-f]{64}")
 
 
 class Writable(Protocol):
@@ -446,6 +448,10 @@ class EnvelopeReader:
 
     def read(self, size: int = FRAME_BYTES) -> bytes:
         """Up to `size` content bytes; b"" once the content has ended."""
+        if size < 0:
+            size = FRAME_BYTES  # read(-1) as for files: b"" must still mean the end
+        elif size == 0:
+            return b""
         if self._content_done:
             return b""
         if self._frame_left == 0:
@@ -479,8 +485,9 @@ class EnvelopeReader:
         if (
             not isinstance(trailer, dict)
             or set(trailer) != {"sha256", "size"}
-            or not isinstance(trailer["size"], int)
+            or type(trailer["size"]) is not int  # not bool: `true` would equal 1
             or not isinstance(trailer["sha256"], str)
+            or not _SHA256_HEX.fullmatch(trailer["sha256"])
         ):
             raise PayloadError("trailer is malformed")
         unpadded = self._plain.total
