@@ -22,3 +22,6 @@ def main() -> None:
 
 
 # Commands are added below (one line each): main.add_command(...)
+from intake.cli_init import init_command  # noqa: E402
+
+main.add_command(init_command)

@@ -11,3 +11,81 @@ from crypto.kdf import TEST_COST, Argon2Cost
 def argon2_cost() -> Argon2Cost:
     """The one place tests get Argon2id parameters: libsodium's cheapest, to stay fast."""
     return TEST_COST
+
+
+# --- intake: admin keys, database, instance, app (tests/test_intake_*.py) ---------------
+
+import dataclasses  # noqa: E402
+import os  # noqa: E402
+import secrets  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from nacl.public import PrivateKey  # noqa: E402
+from nacl.signing import SigningKey  # noqa: E402
+
+from crypto.keys import AdminIdentity  # noqa: E402
+
+
+@dataclasses.dataclass(frozen=True)
+class AdminKeys:
+    """A real admin identity with its private halves kept in memory."""
+
+    recipient: PrivateKey
+    signing: SigningKey
+    identity: AdminIdentity
+
+    def write_identity(self, path: Path) -> Path:
+        """Write admin-identity.pub as `sealdrop-admin init` would."""
+        path.write_text(self.identity.to_text(), encoding="utf-8")
+        return path
+
+
+@pytest.fixture
+def admin_keys() -> AdminKeys:
+    """Fresh offline keys: an X25519 recipient and an Ed25519 signer."""
+    recipient, signing = PrivateKey.generate(), SigningKey.generate()
+    return AdminKeys(recipient, signing, AdminIdentity((recipient.public_key,), signing.verify_key))
+
+
+def _postgres_database_url() -> Iterator[str]:
+    """A private schema in the test PostgreSQL, dropped afterwards."""
+    base = os.environ.get("SEALDROP_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("SEALDROP_TEST_POSTGRES_URL is not set")
+    from sqlalchemy import create_engine, make_url, text
+
+    schema = f"t_{secrets.token_hex(8)}"
+    admin_engine = create_engine(base)
+    with admin_engine.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin_engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin_engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """None means the instance's own SQLite file; "postgres" a private schema."""
+    if request.param == "sqlite":
+        yield None
+    else:
+        yield from _postgres_database_url()
+
+
+@pytest.fixture
+def instance(
+    tmp_path: Path, admin_keys: AdminKeys, argon2_cost: Argon2Cost, database_url: str | None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Path:
+    """A real instance made by `sealdrop init`'s code, with the test Argon2id cost."""
+    from intake.instance import create_instance
+
+    monkeypatch.delenv("SEALDROP_DATABASE_URL", raising=False)
+    directory = tmp_path / "instance"
+    create_instance(directory, admin_keys.identity.to_text(), argon2_cost, database_url)
+    return directory

@@ -1,0 +1,160 @@
+"""Sealed envelopes on disk: written under storage/tmp, fsynced, then renamed into place.
+
+Only sealed bytes ever reach these files. Names are the envelope id (32 hex digits) plus
+a suffix; anything else, and any symlink, is refused.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import secrets
+import stat
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+SUFFIX = ".sealed"
+PART_SUFFIX = ".part"
+_ID = re.compile(r"[0-9a-f]{32}")
+_FLAGS = os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+class StorageError(Exception):
+    """A path in storage is not what it should be (unexpected name, symlink, not a file)."""
+
+
+def new_envelope_id() -> str:
+    """A fresh random envelope id (16 bytes, hex)."""
+    return secrets.token_hex(16)
+
+
+def _check_id(envelope_id: str) -> str:
+    if not _ID.fullmatch(envelope_id):
+        raise StorageError("not an envelope id")
+    return envelope_id
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class PendingEnvelope:
+    """An envelope being written under storage/tmp; commit() moves it into place."""
+
+    def __init__(self, store: EnvelopeStore, envelope_id: str) -> None:
+        self.envelope_id = envelope_id
+        self._store = store
+        self.tmp_path = store.tmp_dir / f"{envelope_id}{PART_SUFFIX}"
+        fd = os.open(self.tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _FLAGS, 0o600)
+        self.file: BinaryIO = os.fdopen(fd, "wb")
+        self.committed = False
+
+    def write(self, data: bytes) -> int:
+        """Append sealed bytes."""
+        return self.file.write(data)
+
+    def commit(self) -> int:
+        """fsync, rename into storage/, fsync the directory; returns the size on disk."""
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        size = os.fstat(self.file.fileno()).st_size
+        self.file.close()
+        final = self._store.path(self.envelope_id)
+        os.rename(self.tmp_path, final)
+        _fsync_dir(self._store.root)
+        self.committed = True
+        return size
+
+    def discard(self) -> None:
+        """Remove the partial (or committed) file; safe to call more than once."""
+        if not self.file.closed:
+            self.file.close()
+        target = self._store.path(self.envelope_id) if self.committed else self.tmp_path
+        target.unlink(missing_ok=True)
+
+
+class EnvelopeStore:
+    """The envelope directory of one instance (DIR/storage)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.tmp_dir = self.root / "tmp"
+        for directory in (self.root, self.tmp_dir):
+            info = os.lstat(directory)
+            if not stat.S_ISDIR(info.st_mode):
+                raise StorageError(f"{directory} is not a directory (or is a symlink)")
+
+    def path(self, envelope_id: str) -> Path:
+        """Where a committed envelope lives."""
+        return self.root / f"{_check_id(envelope_id)}{SUFFIX}"
+
+    def begin(self, envelope_id: str | None = None) -> PendingEnvelope:
+        """Start writing a new envelope under tmp/."""
+        return PendingEnvelope(self, _check_id(envelope_id or new_envelope_id()))
+
+    def open(self, envelope_id: str) -> BinaryIO:
+        """Open a committed envelope for reading; refuses symlinks and non-files."""
+        try:
+            fd = os.open(self.path(envelope_id), os.O_RDONLY | _FLAGS)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise StorageError("refusing to follow a symlink in storage") from exc
+            raise
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise StorageError("envelope is not a regular file")
+        return os.fdopen(fd, "rb")
+
+    def exists(self, envelope_id: str) -> bool:
+        """Whether a committed envelope file is present."""
+        return self.path(envelope_id).is_file()
+
+    def size(self, envelope_id: str) -> int:
+        """Size on disk of a committed envelope."""
+        return os.lstat(self.path(envelope_id)).st_size
+
+    def delete(self, envelope_id: str) -> bool:
+        """Remove a committed envelope; False if it was already gone."""
+        path = self.path(envelope_id)
+        try:
+            if stat.S_ISLNK(os.lstat(path).st_mode):
+                raise StorageError("refusing to follow a symlink in storage")
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        _fsync_dir(self.root)
+        return True
+
+    def ids(self) -> Iterator[str]:
+        """Ids of committed envelopes (unexpected names are skipped)."""
+        for entry in os.scandir(self.root):
+            name = entry.name
+            if name.endswith(SUFFIX) and entry.is_file(follow_symlinks=False):
+                stem = name[: -len(SUFFIX)]
+                if _ID.fullmatch(stem):
+                    yield stem
+
+    def cleanup_tmp(self, older_than_seconds: float = 0) -> int:
+        """Remove partial writes left by a crash; returns how many were removed.
+
+        With several workers, pass a delay longer than any upload may stall so a live
+        upload's file is never taken from under it.
+        """
+        removed = 0
+        cutoff = time.time() - older_than_seconds
+        for entry in os.scandir(self.tmp_dir):
+            info = entry.stat(follow_symlinks=False)
+            if older_than_seconds and info.st_mtime > cutoff:
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                continue
+            os.unlink(entry.path)
+            removed += 1
+        return removed

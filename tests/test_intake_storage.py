@@ -1,0 +1,79 @@
+"""EnvelopeStore: atomic writes, refusal of odd names and symlinks, crash leftovers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from intake.storage import EnvelopeStore, StorageError
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> EnvelopeStore:
+    (tmp_path / "storage" / "tmp").mkdir(parents=True)
+    return EnvelopeStore(tmp_path / "storage")
+
+
+def test_an_envelope_is_only_visible_after_commit(store: EnvelopeStore) -> None:
+    pending = store.begin()
+    pending.write(b"sealed bytes")
+    assert list(store.ids()) == []
+    assert pending.tmp_path.parent == store.tmp_dir
+    size = pending.commit()
+    assert size == len(b"sealed bytes")
+    assert list(store.ids()) == [pending.envelope_id]
+    assert list(store.tmp_dir.iterdir()) == []
+    with store.open(pending.envelope_id) as handle:
+        assert handle.read() == b"sealed bytes"
+    assert store.delete(pending.envelope_id)
+    assert not store.delete(pending.envelope_id)
+
+
+def test_discard_removes_the_partial_file(store: EnvelopeStore) -> None:
+    pending = store.begin()
+    pending.write(b"x" * 100)
+    pending.discard()
+    assert list(store.tmp_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize("bad", ["../x", "", "ABCDEF" * 6, "0" * 31, "0" * 32 + "/..", "0" * 33])
+def test_unexpected_names_are_refused(store: EnvelopeStore, bad: str) -> None:
+    with pytest.raises(StorageError):
+        store.open(bad)
+    with pytest.raises(StorageError):
+        store.delete(bad)
+
+
+def test_symlinks_are_refused(store: EnvelopeStore, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.write_bytes(b"secret")
+    envelope_id = "ab" * 16
+    os.symlink(outside, store.path(envelope_id))
+    with pytest.raises(StorageError):
+        store.open(envelope_id)
+    with pytest.raises(StorageError):
+        store.delete(envelope_id)
+    assert outside.read_bytes() == b"secret"
+
+
+def test_a_symlinked_storage_dir_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "real" / "tmp").mkdir(parents=True)
+    os.symlink(tmp_path / "real", tmp_path / "link")
+    with pytest.raises(StorageError):
+        EnvelopeStore(tmp_path / "link")
+
+
+def test_cleanup_removes_crash_leftovers(store: EnvelopeStore) -> None:
+    crashed = store.begin()
+    crashed.write(b"partial")
+    crashed.file.close()  # as a killed process would leave it
+    (store.tmp_dir / "junk").write_bytes(b"x")
+    kept = store.begin()
+    kept.write(b"y")
+    kept.commit()
+    assert store.cleanup_tmp(older_than_seconds=3600) == 0  # too fresh to be a crash
+    assert store.cleanup_tmp() == 2
+    assert list(store.tmp_dir.iterdir()) == []
+    assert list(store.ids()) == [kept.envelope_id]
