@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 
 import nacl.exceptions
+from nacl.bindings import crypto_scalarmult
 from nacl.encoding import RawEncoder
 from nacl.hash import blake2b
 from nacl.public import PrivateKey, PublicKey
@@ -27,6 +28,7 @@ SIGNER_PREFIX = "sdsigner1"
 KEY_BYTES = 32
 
 MAX_RECIPIENTS = 16
+_PROBE_SCALAR = bytes(range(1, 33))  # any scalar: clamping makes it a multiple of 8
 
 
 def recipient_to_text(key: PublicKey) -> str:
@@ -39,6 +41,12 @@ def recipient_from_text(text: str) -> PublicKey:
     raw = decode_key_text(RECIPIENT_PREFIX, text, KEY_BYTES)
     if raw == bytes(KEY_BYTES):
         raise FormatError("the all-zero recipient key is not a valid key")
+    try:
+        # A low-order point gives the all-zero shared secret with every private key, so
+        # libsodium would refuse to seal to it: refuse it here, when the identity is read.
+        crypto_scalarmult(_PROBE_SCALAR, raw)
+    except nacl.exceptions.RuntimeError as exc:
+        raise FormatError("this recipient key is a low-order point, not a valid key") from exc
     return PublicKey(raw)
 
 

@@ -61,7 +61,7 @@ def verify_statement(data: bytes, expected_kind: str, signer: VerifyKey) -> Stat
     wire = parse_canonical_json(data)
     if not isinstance(wire, dict) or set(wire) != {"body", "sig", "signer", "type", "v"}:
         raise FormatError("not a Sealdrop signed statement")
-    if wire["v"] != 1:
+    if type(wire["v"]) is not int or wire["v"] != 1:  # `true` == 1 in Python
         raise FormatError("unsupported statement version")
     if wire["type"] != expected_kind:
         raise SignatureError(f"expected a {expected_kind!r} statement, got {wire['type']!r}")
