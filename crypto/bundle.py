@@ -80,10 +80,11 @@ def _hex(value: Any, size: int, what: str) -> str:
     if not isinstance(value, str) or len(value) != size * 2:
         raise FormatError(f"{what} must be {size * 2} lowercase hex digits")
     try:
-        if bytes.fromhex(value).hex() != value:
-            raise FormatError(f"{what} must be lowercase hex")
+        canonical = bytes.fromhex(value).hex()
     except ValueError as exc:
         raise FormatError(f"{what} must be hex") from exc
+    if canonical != value:
+        raise FormatError(f"{what} must be lowercase hex")
     return value
 
 

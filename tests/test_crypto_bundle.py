@@ -1,0 +1,366 @@
+"""Export bundles (server -> offline), reply bundles and acks (offline -> server)."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import os
+import secrets
+import struct
+
+import pytest
+from nacl.public import PrivateKey
+from nacl.signing import SigningKey
+
+from crypto.bundle import (
+    MAGIC,
+    BundleReader,
+    BundleTruncated,
+    BundleWriter,
+    Manifest,
+    ManifestEntry,
+)
+from crypto.encoding import canonical_json
+from crypto.envelope import Opener, Sealer
+from crypto.errors import FormatError, HeaderError, PayloadError, SignatureError
+from crypto.replies import (
+    make_ack,
+    make_reply,
+    open_reply,
+    read_reply_bundle,
+    verify_ack,
+    verify_reply,
+    write_reply_bundle,
+)
+from crypto.statements import sign_statement
+
+INSTANCE = SigningKey.generate()
+ADMIN = SigningKey.generate()
+RECIPIENT = PrivateKey.generate()
+INSTANCE_ID = secrets.token_hex(16)
+SOURCE_ID = secrets.token_hex(32)
+REPLY_KEY = PrivateKey.generate()
+
+
+def make_envelopes(sizes: list[int]) -> list[tuple[str, bytes, bytes]]:
+    """(envelope id, content, envelope) for each size."""
+    sealer = Sealer([RECIPIENT.public_key])
+    out = []
+    for size in sizes:
+        content = os.urandom(size)
+        out.append((secrets.token_hex(16), content, sealer.seal_bytes(content, {"kind": "file"})))
+    return out
+
+
+def build(
+    envelopes: list[tuple[str, bytes, bytes]], key: SigningKey = INSTANCE
+) -> tuple[Manifest, bytes]:
+    """A manifest and the bundle bytes carrying `envelopes` in order."""
+    manifest = Manifest(
+        INSTANCE_ID,
+        key.verify_key,
+        "2026-11-29",
+        tuple(ManifestEntry(eid, len(env), SOURCE_ID) for eid, _, env in envelopes),
+        {SOURCE_ID: bytes(REPLY_KEY.public_key)},
+    )
+    out = io.BytesIO()
+    writer = BundleWriter(out, key, manifest)
+    for eid, _, env in envelopes:
+        writer.add(eid, io.BytesIO(env))
+    writer.close()
+    return manifest, out.getvalue()
+
+
+ENVELOPES = make_envelopes([0, 70_000, 300])
+MANIFEST, BUNDLE = build(ENVELOPES)
+
+
+def entry_offsets(bundle: bytes) -> list[int]:
+    """Offset of each entry (id || size || envelope) in a bundle."""
+    (length,) = struct.unpack(">I", bundle[len(MAGIC) : len(MAGIC) + 4])
+    offset = len(MAGIC) + 4 + length
+    offsets = []
+    while offset < len(bundle):
+        offsets.append(offset)
+        (size,) = struct.unpack(">Q", bundle[offset + 16 : offset + 24])
+        offset += 24 + size
+    return offsets
+
+
+def read_all(bundle: bytes, key=INSTANCE.verify_key) -> list[tuple[str, bytes]]:  # type: ignore[no-untyped-def]
+    """Every (envelope id, opened content) in a bundle."""
+    reader = BundleReader(io.BytesIO(bundle), key)
+    carried = [(entry.envelope_id, body.read()) for entry, body in reader.entries()]
+    opener = Opener([RECIPIENT])
+    return [(eid, opener.open_bytes(envelope)[1]) for eid, envelope in carried]
+
+
+def test_bundle_round_trip() -> None:
+    reader = BundleReader(io.BytesIO(BUNDLE), INSTANCE.verify_key)
+    assert reader.manifest == MANIFEST
+    assert read_all(BUNDLE) == [(eid, content) for eid, content, _ in ENVELOPES]
+
+
+def test_first_contact_uses_the_manifest_key() -> None:
+    # Trust on first use: the caller sees which key signed and decides to pin it.
+    reader = BundleReader(io.BytesIO(BUNDLE), None)
+    assert bytes(reader.manifest.instance_key) == bytes(INSTANCE.verify_key)
+
+
+def test_empty_bundle() -> None:
+    _, bundle = build([])
+    assert read_all(bundle) == []
+
+
+def test_unread_envelope_bytes_are_skipped() -> None:
+    reader = BundleReader(io.BytesIO(BUNDLE), INSTANCE.verify_key)
+    ids = []
+    for entry, body in reader.entries():
+        body.read(10)
+        ids.append(entry.envelope_id)
+    assert ids == [eid for eid, _, _ in ENVELOPES]
+
+
+def test_envelope_stream_is_bounded() -> None:
+    reader = BundleReader(io.BytesIO(BUNDLE), INSTANCE.verify_key)
+    (_, first), *_ = [(e, b.read()) for e, b in reader.entries()][:1]
+    assert first == ENVELOPES[0][2]
+
+
+@pytest.mark.parametrize("cut_in", [0, 1, 2])
+@pytest.mark.parametrize("where", ["entry-head", "envelope"])
+def test_truncated_bundle_names_what_is_missing(cut_in: int, where: str) -> None:
+    offset = entry_offsets(BUNDLE)[cut_in] + (10 if where == "entry-head" else 100)
+    with pytest.raises(BundleTruncated) as caught:
+        read_all(BUNDLE[:offset])
+    assert caught.value.missing == tuple(eid for eid, _, _ in ENVELOPES[cut_in:])
+    assert isinstance(caught.value, FormatError)
+
+
+def test_bundle_cut_right_after_an_envelope() -> None:
+    with pytest.raises(BundleTruncated) as caught:
+        read_all(BUNDLE[: entry_offsets(BUNDLE)[2]])
+    assert caught.value.missing == (ENVELOPES[2][0],)
+
+
+@pytest.mark.parametrize("cut", [len(MAGIC) + 2, len(MAGIC) + 50])
+def test_bundle_cut_inside_the_manifest(cut: int) -> None:
+    with pytest.raises(BundleTruncated) as caught:
+        BundleReader(io.BytesIO(BUNDLE[:cut]), INSTANCE.verify_key)
+    assert caught.value.missing == ()
+
+
+def test_mixed_up_order_is_refused() -> None:
+    offsets = [*entry_offsets(BUNDLE), len(BUNDLE)]
+    parts = [BUNDLE[a:b] for a, b in itertools.pairwise(offsets)]
+    swapped = BUNDLE[: offsets[0]] + parts[1] + parts[0] + parts[2]
+    with pytest.raises(HeaderError, match="mixed up"):
+        read_all(swapped)
+
+
+def test_listed_size_must_match() -> None:
+    offset = entry_offsets(BUNDLE)[1] + 16
+    bundle = bytearray(BUNDLE)
+    bundle[offset + 7] ^= 1
+    with pytest.raises(HeaderError, match="mixed up"):
+        read_all(bytes(bundle))
+
+
+def test_trailing_data_is_refused() -> None:
+    with pytest.raises(HeaderError, match="after the last envelope"):
+        read_all(BUNDLE + b"\x00")
+
+
+def test_damaged_envelope_inside_a_bundle_fails_on_its_own() -> None:
+    bundle = bytearray(BUNDLE)
+    bundle[entry_offsets(BUNDLE)[1] + 24 + 500] ^= 1
+    reader = BundleReader(io.BytesIO(bytes(bundle)), INSTANCE.verify_key)
+    results = []
+    for entry, body in reader.entries():
+        try:
+            Opener([RECIPIENT]).open_bytes(body.read())
+            results.append((entry.envelope_id, "ok"))
+        except PayloadError:
+            results.append((entry.envelope_id, "damaged"))
+    assert [r for _, r in results] == ["ok", "damaged", "ok"]
+
+
+def test_wrong_instance_key_is_refused() -> None:
+    with pytest.raises(SignatureError):
+        BundleReader(io.BytesIO(BUNDLE), SigningKey.generate().verify_key)
+
+
+def test_altered_manifest_is_refused() -> None:
+    (length,) = struct.unpack(">I", BUNDLE[len(MAGIC) : len(MAGIC) + 4])
+    wire = json.loads(BUNDLE[len(MAGIC) + 4 : len(MAGIC) + 4 + length])
+    wire["body"]["envelopes"] = wire["body"]["envelopes"][:2]
+    signed = canonical_json(wire)
+    bundle = MAGIC + struct.pack(">I", len(signed)) + signed + BUNDLE[len(MAGIC) + 4 + length :]
+    with pytest.raises(SignatureError, match="altered"):
+        BundleReader(io.BytesIO(bundle), INSTANCE.verify_key)
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [b"sealdrop-bundle/v2\n", b"sealdrop-envelope/v1\n", b"", b"PK\x03\x04"],
+)
+def test_not_a_bundle(prefix: bytes) -> None:
+    with pytest.raises(HeaderError):
+        BundleReader(io.BytesIO(prefix + BUNDLE[len(MAGIC) :]), INSTANCE.verify_key)
+
+
+def test_oversized_manifest_length_is_refused_before_reading() -> None:
+    with pytest.raises(HeaderError, match="too large"):
+        BundleReader(io.BytesIO(MAGIC + b"\xff\xff\xff\xff"), INSTANCE.verify_key)
+
+
+def _signed_manifest_bundle(body: dict[str, object]) -> bytes:
+    signed = sign_statement(INSTANCE, "bundle-manifest", body)
+    return MAGIC + struct.pack(">I", len(signed)) + signed
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda b: b["envelopes"].append(dict(b["envelopes"][0])), "listed twice"),
+        (lambda b: b["envelopes"][0].update(id="AB" * 16), "lowercase hex"),
+        (lambda b: b["envelopes"][0].update(id="ab" * 15), "32 lowercase hex"),
+        (lambda b: b["envelopes"][0].update(size=-1), "non-negative"),
+        (lambda b: b["envelopes"][0].update(size=True), "non-negative"),
+        (lambda b: b["envelopes"][0].update(extra=1), "entry is malformed"),
+        (lambda b: b["sources"][0].update(reply_public_key="AAAA"), "expected 32 bytes"),
+        (lambda b: b.update(extra=1), "unexpected fields"),
+        (lambda b: b.update(envelopes={}), "malformed"),
+        (lambda b: b.update(instance_id="zz" * 16), "hex"),
+    ],
+)
+def test_malformed_signed_manifest_is_refused(change, message: str) -> None:  # type: ignore[no-untyped-def]
+    body = MANIFEST.body()
+    change(body)
+    with pytest.raises(FormatError, match=message):
+        BundleReader(io.BytesIO(_signed_manifest_bundle(body)), INSTANCE.verify_key)
+
+
+def test_writer_keeps_to_the_manifest() -> None:
+    with pytest.raises(ValueError, match="does not match the signing key"):
+        BundleWriter(io.BytesIO(), SigningKey.generate(), MANIFEST)
+    writer = BundleWriter(io.BytesIO(), INSTANCE, MANIFEST)
+    with pytest.raises(ValueError, match="expected envelope"):
+        writer.add(ENVELOPES[1][0], io.BytesIO(ENVELOPES[1][2]))
+    with pytest.raises(ValueError, match="not every envelope"):
+        writer.close()
+    writer.add(ENVELOPES[0][0], io.BytesIO(ENVELOPES[0][2]))
+    with pytest.raises(ValueError, match="shorter than its listed size"):
+        writer.add(ENVELOPES[1][0], io.BytesIO(ENVELOPES[1][2][:-1]))
+
+
+# --- replies ------------------------------------------------------------------------------
+
+
+def reply(
+    text: str = "我们收到了您的材料。", instance_id: str = INSTANCE_ID, key: SigningKey = ADMIN
+) -> bytes:
+    """A signed reply to SOURCE_ID."""
+    return make_reply(key, instance_id, SOURCE_ID, REPLY_KEY.public_key, text, "2026-11-29")
+
+
+def test_reply_round_trip() -> None:
+    data = reply()
+    verified = verify_reply(data, ADMIN.verify_key, INSTANCE_ID)
+    assert (verified.instance_id, verified.source_id, verified.created) == (
+        INSTANCE_ID,
+        SOURCE_ID,
+        "2026-11-29",
+    )
+    assert len(verified.reply_id) == 32
+    assert verified.statement == data
+    assert "我们" not in data.decode()  # the text travels sealed
+    assert open_reply(verified.sealed, REPLY_KEY) == "我们收到了您的材料。"
+
+
+def test_reply_opens_only_with_the_source_key() -> None:
+    verified = verify_reply(reply(), ADMIN.verify_key, INSTANCE_ID)
+    with pytest.raises(PayloadError):
+        open_reply(verified.sealed, PrivateKey.generate())
+
+
+def test_reply_for_another_instance_is_refused() -> None:
+    with pytest.raises(SignatureError, match="another instance"):
+        verify_reply(reply(instance_id=secrets.token_hex(16)), ADMIN.verify_key, INSTANCE_ID)
+
+
+def test_reply_signed_by_a_stolen_staff_key_is_refused() -> None:
+    with pytest.raises(SignatureError):
+        verify_reply(reply(key=INSTANCE), ADMIN.verify_key, INSTANCE_ID)
+
+
+def test_ack_replayed_as_a_reply_and_back_is_refused() -> None:
+    ack = make_ack(ADMIN, INSTANCE_ID, [ENVELOPES[0][0]], "2026-11-29")
+    with pytest.raises(SignatureError, match="expected a 'reply'"):
+        verify_reply(ack, ADMIN.verify_key, INSTANCE_ID)
+    with pytest.raises(SignatureError, match="expected a 'ack'"):
+        verify_ack(reply(), ADMIN.verify_key, INSTANCE_ID)
+
+
+@pytest.mark.parametrize("text", ["", "x" * (64 * 1024 + 1)])
+def test_reply_text_size_is_bounded(text: str) -> None:
+    with pytest.raises(ValueError, match="1 to 65536"):
+        reply(text)
+
+
+def test_reply_bundle_round_trip() -> None:
+    statements = [reply(f"reply {i}") for i in range(3)]
+    replies = read_reply_bundle(
+        io.BytesIO(write_reply_bundle(statements)), ADMIN.verify_key, INSTANCE_ID
+    )
+    assert [r.statement for r in replies] == statements
+    assert [open_reply(r.sealed, REPLY_KEY) for r in replies] == ["reply 0", "reply 1", "reply 2"]
+    assert (
+        read_reply_bundle(io.BytesIO(write_reply_bundle([])), ADMIN.verify_key, INSTANCE_ID) == []
+    )
+
+
+def test_one_bad_signature_refuses_the_whole_reply_bundle() -> None:
+    wire = json.loads(reply("second"))
+    wire["body"]["source_id"] = secrets.token_hex(32)  # redirected to another source
+    statements = [reply("first"), canonical_json(wire), reply("third")]
+    with pytest.raises(SignatureError, match="reply 2 of 3"):
+        read_reply_bundle(io.BytesIO(write_reply_bundle(statements)), ADMIN.verify_key, INSTANCE_ID)
+
+
+def test_reply_bundle_for_another_instance_is_refused() -> None:
+    bundle = write_reply_bundle([reply(instance_id=secrets.token_hex(16))])
+    with pytest.raises(SignatureError, match="another instance"):
+        read_reply_bundle(io.BytesIO(bundle), ADMIN.verify_key, INSTANCE_ID)
+
+
+def test_duplicated_reply_is_refused() -> None:
+    one = reply()
+    with pytest.raises(FormatError, match="twice"):
+        read_reply_bundle(io.BytesIO(write_reply_bundle([one, one])), ADMIN.verify_key, INSTANCE_ID)
+
+
+def test_reply_bundle_truncation_and_trailing_data() -> None:
+    bundle = write_reply_bundle([reply("a"), reply("b")])
+    for cut in (5, len(bundle) // 2, len(bundle) - 1):
+        with pytest.raises(FormatError):
+            read_reply_bundle(io.BytesIO(bundle[:cut]), ADMIN.verify_key, INSTANCE_ID)
+    with pytest.raises(FormatError, match="after the last reply"):
+        read_reply_bundle(io.BytesIO(bundle + b"\n"), ADMIN.verify_key, INSTANCE_ID)
+    with pytest.raises(FormatError, match="not a Sealdrop reply bundle"):
+        read_reply_bundle(io.BytesIO(BUNDLE), ADMIN.verify_key, INSTANCE_ID)
+
+
+def test_ack_round_trip_and_other_instance() -> None:
+    ids = [eid for eid, _, _ in ENVELOPES]
+    ack = verify_ack(make_ack(ADMIN, INSTANCE_ID, ids, "2026-11-29"), ADMIN.verify_key, INSTANCE_ID)
+    assert ack.envelope_ids == tuple(sorted(ids))
+    assert ack.created == "2026-11-29"
+    other = make_ack(ADMIN, secrets.token_hex(16), ids, "2026-11-29")
+    with pytest.raises(SignatureError, match="another instance"):
+        verify_ack(other, ADMIN.verify_key, INSTANCE_ID)
+    with pytest.raises(SignatureError):
+        verify_ack(
+            make_ack(INSTANCE, INSTANCE_ID, ids, "2026-11-29"), ADMIN.verify_key, INSTANCE_ID
+        )
