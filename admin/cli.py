@@ -10,4 +10,43 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 @click.group(context_settings=CONTEXT)
 @click.version_option(package_name="sealdrop", prog_name="sealdrop-admin")
 def main() -> None:
-    """Sealdrop offline admin: keys, import, triage, cases, replies, evidence."""
+    """Sealdrop offline admin: keys, import, triage, cases, replies, evidence.
+
+    Every command works on a vault directory (--vault, or $SEALDROP_VAULT) and asks
+    for the vault passphrase (or reads $SEALDROP_ADMIN_PASSPHRASE / --passphrase-file).
+    Run `sealdrop-admin COMMAND -h` for each command's help. Guide: docs/admin.md.
+
+    \b
+    Example:
+        sealdrop-admin init --vault /media/vault
+        sealdrop-admin import --vault /media/vault bundle.sdb --ack-out ack.sda
+        sealdrop-admin inbox --vault /media/vault
+    """
+
+
+def _register() -> None:
+    """Attach the commands (kept in admin/commands/, one module per area)."""
+    from .commands.cases import case
+    from .commands.importing import import_
+    from .commands.keys import init
+    from .commands.log import log, verify_log
+    from .commands.replies import export_replies, reply
+    from .commands.triage import inbox_cmd, open_cmd, search_cmd, show
+
+    for command in (
+        init,
+        import_,
+        inbox_cmd,
+        show,
+        open_cmd,
+        search_cmd,
+        case,
+        reply,
+        export_replies,
+        verify_log,
+        log,
+    ):
+        main.add_command(command)
+
+
+_register()

@@ -1,0 +1,1 @@
+"""The click commands of `sealdrop-admin`, one module per area."""

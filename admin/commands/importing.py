@@ -1,0 +1,175 @@
+"""`import`: bring an export bundle into the vault and write the signed ack."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from crypto.replies import make_ack
+
+from .. import custody
+from ..errors import AdminError
+from ..importer import ImportResult, check_instance, import_bundle, scan_bundle
+from .common import (
+    console,
+    json_option,
+    print_json,
+    progress_bar,
+    save,
+    silent_option,
+    unlocked,
+    unlocked_vault_options,
+)
+
+EXIT_SOME_SKIPPED = 3
+
+
+def _check_ack_target(ack_out: Path) -> None:
+    if ack_out.exists() or ack_out.is_symlink():
+        raise AdminError(f"{ack_out} already exists: it is never overwritten. Choose a new file.")
+    if not ack_out.absolute().parent.is_dir():
+        raise AdminError(f"the folder for {ack_out} does not exist. Choose an existing folder.")
+
+
+def _write_ack(path: Path, data: bytes) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+    except OSError as exc:
+        path.unlink(missing_ok=True)
+        raise AdminError(
+            f"the import is saved, but the ack could not be written to {path} "
+            f"({exc.strerror}). Run the same import again with another --ack-out: it imports "
+            "nothing twice and writes the ack."
+        ) from exc
+
+
+def _report(result: ImportResult, ack: Path | None) -> None:
+    out = console()
+    if result.new_instance:
+        out.print(
+            f"Instance {result.instance_id} is now trusted. Its key fingerprint is "
+            f"{result.instance_fingerprint}: compare it with the server's."
+        )
+    if result.imported:
+        tips = ", ".join(f"T{t}" for t in result.tips)
+        out.print(f"Imported {len(result.imported)} envelope(s) into tip(s) {tips}.")
+    elif not result.skipped and result.stopped is None:
+        out.print(
+            f"Nothing new: all {len(result.already)} envelope(s) of this bundle are already "
+            "in the vault."
+        )
+    if result.already and result.imported:
+        out.print(f"{len(result.already)} envelope(s) were already in the vault.")
+    for envelope_id, reason in result.skipped:
+        out.print(f"SKIPPED envelope {envelope_id}: {reason}")
+    if result.skipped:
+        out.print(
+            f"{len(result.skipped)} envelope(s) were skipped and are not in the ack: they stay "
+            "on the server. Export them again later, or report the damage."
+        )
+    if ack is not None:
+        out.print(f"Ack for {len(result.in_vault)} envelope(s) written to {ack}.")
+        out.print("Carry it to the server: sealdrop apply-ack --instance DIR " + ack.name)
+
+
+@click.command(name="import")
+@unlocked_vault_options
+@click.argument("bundle", type=click.Path(path_type=Path))
+@click.option(
+    "--ack-out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the signed ack (what the server may now delete) to this new file.",
+)
+@click.option(
+    "--trust-new-instance",
+    is_flag=True,
+    help="Accept a bundle from a server other than the one this vault already knows.",
+)
+@silent_option
+@json_option
+def import_(
+    vault_dir: Path,
+    passphrase_file: Path | None,
+    actor: str,
+    bundle: Path,
+    ack_out: Path | None,
+    trust_new_instance: bool,
+    silent: bool,
+    as_json: bool,
+) -> None:
+    """Import an export bundle: open every envelope, re-encrypt it into the vault.
+
+    Importing the same bundle again imports nothing and says so. A damaged envelope is
+    reported and skipped; the others are imported. Exit code 0: all imported; 3: some
+    were skipped; 1: nothing or only part was imported because of an error (see the message).
+
+    The ack lists every envelope of this bundle that is now in the vault (also those
+    imported before), so a lost ack can be made again by importing the bundle again.
+
+    \b
+    Example:
+        sealdrop-admin import --vault /media/vault bundle-2024-05-01.sdb --ack-out ack.sda
+    """
+    if ack_out is not None:
+        _check_ack_target(ack_out)
+    manifest = scan_bundle(bundle)
+    with unlocked(vault_dir, passphrase_file, actor) as vault:
+        new_instance = check_instance(vault, manifest, trust_new_instance)
+        vault.recipient_key()
+        if ack_out is not None:
+            vault.signing_key()
+        total = sum(e.size for e in manifest.envelopes)
+        with progress_bar(total, "Importing", silent or as_json) as advance:
+            try:
+                result = import_bundle(vault, bundle, manifest, new_instance, advance)
+            except OSError as exc:
+                raise AdminError(
+                    f"the import stopped ({exc.strerror}) and nothing of it was recorded. "
+                    "Free some disk space and run the same import again."
+                ) from exc
+        if result.stopped is not None:
+            raise AdminError(
+                f"{result.stopped}. {len(result.imported)} envelope(s) were imported and saved; "
+                "no ack was written. Free some disk space and run the same import again: "
+                "it continues where this one stopped."
+            )
+        ack_written = None
+        if ack_out is not None and result.in_vault:
+            data = make_ack(
+                vault.signing_key(), manifest.instance_id, result.in_vault, custody.today()
+            )
+            _write_ack(ack_out, data)
+            custody.append(
+                vault.db,
+                vault.actor,
+                "ack",
+                f"instance:{manifest.instance_id}",
+                file=ack_out.name,
+                envelopes=result.in_vault,
+            )
+            save(vault)
+            ack_written = ack_out
+    if as_json:
+        print_json(
+            {
+                "instance_id": result.instance_id,
+                "instance_fingerprint": result.instance_fingerprint,
+                "new_instance": result.new_instance,
+                "imported": result.imported,
+                "already_imported": result.already,
+                "skipped": [{"envelope_id": e, "reason": r} for e, r in result.skipped],
+                "tips": result.tips,
+                "ack": str(ack_written) if ack_written else None,
+                "ack_envelopes": result.in_vault if ack_written else [],
+            }
+        )
+    else:
+        _report(result, ack_written)
+    if result.skipped:
+        raise click.exceptions.Exit(EXIT_SOME_SKIPPED)

@@ -1,0 +1,228 @@
+"""Triage: `inbox`, `show`, `open`, `search`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+from rich.text import Text
+
+from .. import custody
+from ..content import copy_out, looks_like_image, read_small, safe_filename
+from ..errors import AdminError
+from ..importer import answer_text
+from ..metadata import image_metadata
+from ..tips import find_file, inbox, parse_tip_id, search, tip_detail
+from .common import console, json_option, print_json, save, unlocked, unlocked_vault_options
+
+
+def human_size(size: int) -> str:
+    """1234567 -> '1.2 MB'."""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} B"  # pragma: no cover
+
+
+@click.command(name="inbox")
+@unlocked_vault_options
+@click.option("--all", "include_all", is_flag=True, help="Also list tips already in a case.")
+@json_option
+def inbox_cmd(
+    vault_dir: Path, passphrase_file: Path | None, actor: str, include_all: bool, as_json: bool
+) -> None:
+    """List new tips (not yet in any case), grouped by source.
+
+    \b
+    Example:
+        sealdrop-admin inbox --vault /media/vault
+        sealdrop-admin inbox --vault /media/vault --all --json
+    """
+    with unlocked(vault_dir, passphrase_file, actor) as vault:
+        tips = inbox(vault, include_all)
+    if as_json:
+        print_json({"tips": tips})
+        return
+    if not tips:
+        click.echo("No new tips." if not include_all else "No tips in the vault yet.")
+        return
+    out = console()
+    current = None
+    table: Table | None = None
+    for tip in tips:
+        if tip["source"] != current:
+            if table is not None:
+                out.print(table)
+            current = tip["source"]
+            table = Table(title=f"Source {current[:12]}", title_justify="left")
+            for col in ("Tip", "Day", "Size", "Files", "First words", "Answers"):
+                table.add_column(col, overflow="fold")
+        assert table is not None
+        table.add_row(
+            f"T{tip['tip']}",
+            tip["received"],
+            human_size(tip["size"]),
+            str(tip["files"]),
+            Text(tip["first_words"]),
+            Text(tip["answers_summary"]),
+        )
+    if table is not None:
+        out.print(table)
+
+
+def _with_image_metadata(vault: Any, detail: dict[str, Any]) -> None:
+    for f in detail["files"]:
+        f["image"] = None
+        if looks_like_image(f):
+            data = read_small(vault, f)
+            f["image"] = image_metadata(data) if data is not None else None
+
+
+@click.command()
+@unlocked_vault_options
+@click.argument("tip")
+@json_option
+def show(
+    vault_dir: Path, passphrase_file: Path | None, actor: str, tip: str, as_json: bool
+) -> None:
+    """Show one tip: narrative, answers, files (type, size, SHA-256, photo metadata).
+
+    Viewing a tip is recorded in the custody log.
+
+    \b
+    Example:
+        sealdrop-admin show --vault /media/vault T12
+    """
+    tip_id = parse_tip_id(tip)
+    with unlocked(vault_dir, passphrase_file, actor) as vault:
+        detail = tip_detail(vault, tip_id)
+        _with_image_metadata(vault, detail)
+        custody.append(vault.db, vault.actor, "view", f"tip:{tip_id}")
+        save(vault)
+    if as_json:
+        print_json(detail)
+        return
+    out = console()
+    out.print(
+        Text(f"Tip T{tip_id}  received {detail['received']}  source {detail['source']}", "bold")
+    )
+    if detail["cases"]:
+        out.print("In cases: " + ", ".join(f"C{c}" for c in detail["cases"]))
+    out.print(Text("\nNarrative", "bold"))
+    out.print(detail["narrative"] or "(no narrative)", markup=False)
+    if detail["answers"]:
+        table = Table(title="Answers", title_justify="left")
+        table.add_column("Question")
+        table.add_column("Answer", overflow="fold")
+        for question, value in sorted(detail["answers"].items()):
+            table.add_row(Text(question), Text(answer_text(value)))
+        out.print(table)
+    if detail["files"]:
+        table = Table(title="Files", title_justify="left")
+        for col in ("File", "Type", "Size", "SHA-256", "Photo metadata"):
+            table.add_column(col, overflow="fold")
+        for f in detail["files"]:
+            image = f["image"] or {}
+            gps = image.get("gps")
+            meta = ""
+            if image:
+                where = f"{gps['latitude']}, {gps['longitude']}" if gps else "-"
+                meta = (
+                    f"taken: {image.get('date_taken') or '-'}\n"
+                    f"GPS: {where}\n"
+                    f"camera: {image.get('camera') or '-'}"
+                )
+            table.add_row(
+                Text(f["filename"]),
+                Text(f["content_type"] or "?"),
+                human_size(f["size"]),
+                f["sha256"],
+                Text(meta),
+            )
+        out.print(table)
+
+
+@click.command(name="open")
+@unlocked_vault_options
+@click.argument("tip")
+@click.argument("file")
+@click.option(
+    "--to",
+    "to_dir",
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder to write the plaintext copy into (outside the vault).",
+)
+def open_cmd(
+    vault_dir: Path, passphrase_file: Path | None, actor: str, tip: str, file: str, to_dir: Path
+) -> None:
+    """Write a plaintext copy of one attachment into a folder (never overwrites).
+
+    FILE is the file name shown by `show` (or its envelope id). The copy is checked
+    against the SHA-256 recorded at import. This is recorded in the custody log.
+
+    \b
+    Example:
+        sealdrop-admin open --vault /media/vault T12 photo.jpg --to ~/work
+    """
+    tip_id = parse_tip_id(tip)
+    with unlocked(vault_dir, passphrase_file, actor) as vault:
+        envelope = find_file(vault, tip_id, file)
+        if not to_dir.is_dir():
+            raise AdminError(f"the folder {to_dir} does not exist. Create it first.")
+        root = vault.root.resolve()
+        if to_dir.resolve() == root or root in to_dir.resolve().parents:
+            raise AdminError("--to is inside the vault: plaintext must stay out of it.")
+        name = safe_filename(envelope["filename"] or "", f"{envelope['envelope_id']}.bin")
+        target = to_dir / name
+        copy_out(vault, envelope, target)
+        custody.append(
+            vault.db,
+            vault.actor,
+            "open",
+            f"tip:{tip_id}",
+            envelope_id=envelope["envelope_id"],
+            to=str(target),
+            sha256=envelope["sha256"],
+        )
+        try:
+            save(vault)
+        except AdminError:
+            target.unlink(missing_ok=True)
+            raise
+    click.echo(f"Wrote {target} (SHA-256 {envelope['sha256']}, verified).")
+
+
+@click.command(name="search")
+@unlocked_vault_options
+@click.argument("text")
+@json_option
+def search_cmd(
+    vault_dir: Path, passphrase_file: Path | None, actor: str, text: str, as_json: bool
+) -> None:
+    """Find tips whose narrative or answers contain TEXT (Chinese, Uyghur, ... too).
+
+    \b
+    Example:
+        sealdrop-admin search --vault /media/vault 转化班
+        sealdrop-admin search --vault /media/vault "police station" --json
+    """
+    with unlocked(vault_dir, passphrase_file, actor) as vault:
+        hits = search(vault, text)
+        save(vault)
+    if as_json:
+        print_json({"query": text, "hits": hits})
+        return
+    if not hits:
+        click.echo(f"No tip contains {text!r}.")
+        return
+    table = Table()
+    for col in ("Tip", "Found in", "Text"):
+        table.add_column(col, overflow="fold")
+    for hit in hits:
+        table.add_row(f"T{hit['tip']}", Text(", ".join(hit["fields"])), Text(hit["snippet"]))
+    console().print(table)

@@ -1,0 +1,100 @@
+"""The custody log: an append-only, hash-chained record of everything staff do.
+
+Each entry's hash is SHA-256 over the canonical JSON of (seq, time, actor, action, object,
+details, prev), where prev is the previous entry's hash (64 zeros for the first). Editing,
+removing or reordering any entry breaks the chain from that entry on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from crypto.encoding import canonical_json
+
+GENESIS = "0" * 64
+
+
+def now() -> str:
+    """A full UTC timestamp (the offline laptop keeps exact times; they never go online)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def today() -> str:
+    """Today's date, the precision used for anything that goes back to the server."""
+    return datetime.now(UTC).strftime("%Y-%m-%d")
+
+
+def entry_hash(
+    seq: int, time: str, actor: str, action: str, obj: str, details: str, prev: str
+) -> str:
+    """The chained hash of one entry."""
+    record = {
+        "action": action,
+        "actor": actor,
+        "details": details,
+        "object": obj,
+        "prev": prev,
+        "seq": seq,
+        "time": time,
+    }
+    return hashlib.sha256(canonical_json(record)).hexdigest()
+
+
+def append(db: sqlite3.Connection, actor: str, action: str, obj: str, **details: Any) -> int:
+    """Append one entry after the current last one; returns its sequence number."""
+    last = db.execute("SELECT seq, hash FROM custody ORDER BY seq DESC LIMIT 1").fetchone()
+    seq, prev = (1, GENESIS) if last is None else (int(last[0]) + 1, str(last[1]))
+    time = now()
+    text = json.dumps(details, sort_keys=True, ensure_ascii=False)
+    digest = entry_hash(seq, time, actor, action, obj, text, prev)
+    db.execute(
+        "INSERT INTO custody VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (seq, time, actor, action, obj, text, prev, digest),
+    )
+    return seq
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    """The outcome of recomputing the chain."""
+
+    entries: int
+    first_broken: int | None
+    problem: str | None
+
+
+def verify(db: sqlite3.Connection) -> ChainCheck:
+    """Recompute every hash in order; report the first entry that does not fit."""
+    prev = GENESIS
+    expected_seq = 1
+    count = 0
+    for row in db.execute("SELECT * FROM custody ORDER BY seq"):
+        count += 1
+        seq = int(row["seq"])
+        if seq != expected_seq:
+            return ChainCheck(count, seq, f"entry {expected_seq} is missing")
+        if row["prev"] != prev:
+            return ChainCheck(count, seq, "its link to the previous entry does not match")
+        digest = entry_hash(
+            seq, row["time"], row["actor"], row["action"], row["object"], row["details"], prev
+        )
+        if digest != row["hash"]:
+            return ChainCheck(count, seq, "its content was changed after it was written")
+        prev = digest
+        expected_seq += 1
+    return ChainCheck(count, None, None)
+
+
+def entries_for(db: sqlite3.Connection, objects: list[str]) -> list[dict[str, Any]]:
+    """Entries about any of `objects`, in log order."""
+    marks = ",".join("?" * len(objects))
+    rows = db.execute(f"SELECT * FROM custody WHERE object IN ({marks}) ORDER BY seq", objects)  # noqa: S608 - only placeholders
+    return [
+        {k: (json.loads(r[k]) if k == "details" else r[k]) for k in r.keys()}  # noqa: SIM118
+        for r in rows
+    ]

@@ -1,0 +1,323 @@
+"""The vault directory: locked key files, the encrypted database and encrypted content.
+
+    DIR/admin-identity.pub      public identity for `sealdrop init --admin-identity`
+    DIR/keys/recipient.key      X25519 key tips are sealed to (locked under the passphrase)
+    DIR/keys/signing.key        Ed25519 key that signs replies and acks (locked)
+    DIR/keys/vault.key          X25519 key only this vault uses: content and database at rest
+    DIR/vault.db.enc            the SQLite database, serialised and encrypted (secretbox)
+    DIR/content/ID.sdv          each imported envelope's content, sealed to the vault key
+    DIR/vault.lock              held (flock) by the one command using the vault
+
+The database is never on disk in the clear: a command decrypts it into an in-memory
+SQLite connection and writes it back encrypted, atomically, when it changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import nacl.exceptions
+from nacl.encoding import RawEncoder
+from nacl.hash import blake2b
+from nacl.public import PrivateKey
+from nacl.secret import SecretBox
+from nacl.signing import SigningKey
+
+from crypto.envelope import EnvelopeReader, EnvelopeWriter, Opener, Sealer
+from crypto.errors import FormatError, WrongPassphrase
+from crypto.kdf import Argon2Cost
+from crypto.keys import AdminIdentity, lock_private_key, unlock_private_key
+
+from .errors import AdminError
+from .schema import create_schema
+
+DB_MAGIC = b"sealdrop-vault-db/v1\n"
+KEY_NAMES = ("recipient", "signing", "vault")
+
+
+def _db_key(vault_key: PrivateKey) -> bytes:
+    """The database key, derived so it never equals the key used to seal content."""
+    return blake2b(
+        b"",
+        digest_size=SecretBox.KEY_SIZE,
+        key=bytes(vault_key),
+        person=b"sealdrop-vaultdb",
+        encoder=RawEncoder,
+    )
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a new 0600 file atomically (temp name, fsync, rename); refuses to overwrite."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename in `path` durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def create_vault(
+    root: Path, passphrase: bytes, cost: Argon2Cost, backup_path: Path | None
+) -> AdminIdentity:
+    """Make a new vault: keys, empty encrypted database, admin-identity.pub."""
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        raise AdminError(
+            f"{root} already exists and is not an empty directory: a vault is never "
+            "overwritten. Choose a new directory with --vault."
+        )
+    if backup_path is not None and backup_path.exists():
+        raise AdminError(f"{backup_path} already exists. Choose a new file for the backup key.")
+    if backup_path is not None and not backup_path.parent.is_dir():
+        raise AdminError(f"the folder {backup_path.parent} does not exist (for the backup key).")
+    recipient, signing, vault_key = (
+        PrivateKey.generate(),
+        SigningKey.generate(),
+        PrivateKey.generate(),
+    )
+    recipients = [recipient.public_key]
+    backup = PrivateKey.generate() if backup_path is not None else None
+    if backup is not None:
+        recipients.append(backup.public_key)
+    identity = AdminIdentity(tuple(recipients), signing.verify_key)
+    try:
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        (root / "keys").mkdir(mode=0o700)
+        (root / "content").mkdir(mode=0o700)
+        for name, key in (("recipient", recipient), ("signing", signing), ("vault", vault_key)):
+            text = lock_private_key(key, passphrase, cost)
+            write_private(root / "keys" / f"{name}.key", text.encode("ascii"))
+        db = sqlite3.connect(":memory:")
+        create_schema(db)
+        db.commit()
+        _write_db(root, vault_key, db)
+        db.close()
+        pub = identity.to_text().encode("ascii")
+        write_private(root / "admin-identity.pub", pub)
+        (root / "admin-identity.pub").chmod(0o644)
+        if backup is not None and backup_path is not None:
+            fd = os.open(backup_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="ascii") as out:
+                out.write(lock_private_key(backup, passphrase, cost))
+                out.flush()
+                os.fsync(out.fileno())
+    except OSError as exc:
+        raise AdminError(f"cannot create the vault in {root}: {exc.strerror}.") from exc
+    return identity
+
+
+def _write_db(root: Path, vault_key: PrivateKey, db: sqlite3.Connection) -> None:
+    sealed = SecretBox(_db_key(vault_key)).encrypt(db.serialize())
+    write_private(root / "vault.db.enc", DB_MAGIC + bytes(sealed))
+    fsync_dir(root)
+
+
+class Vault:
+    """An unlocked vault for the length of one command."""
+
+    def __init__(self, root: Path, passphrase: bytes, actor: str) -> None:
+        self.root = root
+        self.actor = actor
+        self._passphrase = passphrase
+        self._keys: dict[str, PrivateKey | SigningKey] = {}
+        self._lock_fd: int | None = None
+        self.db: sqlite3.Connection = sqlite3.connect(":memory:")
+        self.db.row_factory = sqlite3.Row
+
+    # --- opening -------------------------------------------------------------------
+    def _acquire_lock(self) -> None:
+        fd = os.open(self.root / "vault.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in (errno.EWOULDBLOCK, errno.EACCES):
+                raise AdminError(
+                    "the vault is in use by another sealdrop-admin command (it holds the "
+                    "vault lock). Wait for that command to finish, then try again."
+                ) from exc
+            raise
+        self._lock_fd = fd
+
+    def _load(self) -> None:
+        vault_key = self.key("vault")
+        assert isinstance(vault_key, PrivateKey)
+        try:
+            data = (self.root / "vault.db.enc").read_bytes()
+        except OSError as exc:
+            raise AdminError(f"cannot read the vault database: {exc.strerror}.") from exc
+        if not data.startswith(DB_MAGIC):
+            raise AdminError(
+                "the vault database (vault.db.enc) is damaged: it does not start as a "
+                "Sealdrop vault database. Restore the vault directory from your backup."
+            )
+        try:
+            plain = SecretBox(_db_key(vault_key)).decrypt(data[len(DB_MAGIC) :])
+        except nacl.exceptions.CryptoError as exc:
+            raise AdminError(
+                "the vault database (vault.db.enc) is damaged or was tampered with: it "
+                "failed authentication. Nothing was changed. Restore the vault directory "
+                "from your backup."
+            ) from exc
+        try:
+            self.db.deserialize(plain)
+            self.db.execute("SELECT count(*) FROM meta").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise AdminError(
+                "the vault database decrypts but is not a valid database. Restore the "
+                "vault directory from your backup."
+            ) from exc
+
+    def close(self) -> None:
+        """Release the lock and forget keys."""
+        self.db.close()
+        self._keys.clear()
+        self._passphrase = b""
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    # --- keys ----------------------------------------------------------------------
+    def key(self, name: str) -> PrivateKey | SigningKey:
+        """Unlock one private key file with the passphrase (once per command)."""
+        if name not in self._keys:
+            path = self.root / "keys" / f"{name}.key"
+            try:
+                text = path.read_text(encoding="ascii")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise AdminError(
+                    f"cannot read the key file {path}. Restore it from your backup."
+                ) from exc
+            try:
+                self._keys[name] = unlock_private_key(text, self._passphrase)
+            except WrongPassphrase as exc:
+                raise AdminError(
+                    "wrong passphrase: nothing was changed. Type the vault passphrase again "
+                    "(check Caps Lock and the keyboard layout)."
+                ) from exc
+            except FormatError as exc:
+                raise AdminError(
+                    f"the key file {path} is damaged ({exc}). Restore it from your backup."
+                ) from exc
+        return self._keys[name]
+
+    def recipient_key(self) -> PrivateKey:
+        """The X25519 key tips are sealed to."""
+        key = self.key("recipient")
+        assert isinstance(key, PrivateKey)
+        return key
+
+    def signing_key(self) -> SigningKey:
+        """The Ed25519 key that signs replies and acks."""
+        key = self.key("signing")
+        assert isinstance(key, SigningKey)
+        return key
+
+    def _vault_key(self) -> PrivateKey:
+        key = self.key("vault")
+        assert isinstance(key, PrivateKey)
+        return key
+
+    # --- database ------------------------------------------------------------------
+    def save(self) -> None:
+        """Commit and write the database back, encrypted, atomically."""
+        self.db.commit()
+        _write_db(self.root, self._vault_key(), self.db)
+
+    def meta(self, key: str) -> str | None:
+        """One value of the meta table."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    # --- content at rest ---------------------------------------------------------------
+    def content_path(self, envelope_id: str) -> Path:
+        """Where an envelope's content lives, sealed to the vault key."""
+        return self.root / "content" / f"{envelope_id}.sdv"
+
+    @contextlib.contextmanager
+    def content_writer(self, envelope_id: str) -> Iterator[EnvelopeWriter]:
+        """Seal content to the vault key under a temp name; rename only on success."""
+        tmp_dir = self.root / "content" / "tmp"
+        tmp_dir.mkdir(mode=0o700, exist_ok=True)
+        tmp = tmp_dir / f"{envelope_id}.part"
+        sealer = Sealer([self._vault_key().public_key])
+        try:
+            with open(tmp, "wb") as out:
+                with sealer.writer(out, {"envelope_id": envelope_id}) as writer:
+                    yield writer
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, self.content_path(envelope_id))
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            raise
+
+    def discard_partial_content(self) -> None:
+        """Remove partial writes left by an interrupted import."""
+        tmp_dir = self.root / "content" / "tmp"
+        if tmp_dir.is_dir():
+            for part in tmp_dir.iterdir():
+                part.unlink()
+
+    @contextlib.contextmanager
+    def content_reader(self, envelope_id: str) -> Iterator[EnvelopeReader]:
+        """Open stored content; call finish() on the reader before trusting it."""
+        path = self.content_path(envelope_id)
+        try:
+            src: IO[bytes] = open(path, "rb")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise AdminError(
+                f"the stored content of envelope {envelope_id} is missing ({exc.strerror}). "
+                "Restore the vault directory from your backup."
+            ) from exc
+        with src:
+            yield Opener([self._vault_key()]).reader(src)
+
+
+def vault_exists(root: Path) -> bool:
+    """True if `root` holds a vault database."""
+    return (root / "vault.db.enc").is_file()
+
+
+@contextlib.contextmanager
+def open_vault(root: Path, passphrase: bytes, actor: str) -> Iterator[Vault]:
+    """Lock, unlock and load a vault; changes are saved only by an explicit save()."""
+    if not vault_exists(root):
+        raise AdminError(
+            f"no vault in {root}. Give the right --vault directory (or set SEALDROP_VAULT), "
+            "or create one with `sealdrop-admin init --vault DIR`."
+        )
+    vault = Vault(root, passphrase, actor)
+    try:
+        vault._acquire_lock()
+        vault._load()
+        yield vault
+    finally:
+        vault.close()
+
+
+def row_dict(row: Any) -> dict[str, Any]:
+    """A sqlite3.Row as a plain dict."""
+    return {k: row[k] for k in row.keys()}  # noqa: SIM118 - Row has no items()
