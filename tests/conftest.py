@@ -89,3 +89,14 @@ def instance(
     directory = tmp_path / "instance"
     create_instance(directory, admin_keys.identity.to_text(), argon2_cost, database_url)
     return directory
+
+
+# --- admin: cheap key files for `sealdrop-admin init` (tests/test_admin_*.py) -----------
+
+
+@pytest.fixture
+def admin_kdf(argon2_cost: Argon2Cost, monkeypatch: pytest.MonkeyPatch) -> Argon2Cost:
+    """Make `sealdrop-admin init` create key files at the test cost (only init reads it)."""
+    assert argon2_cost == TEST_COST, "SEALDROP_ADMIN_KDF=test selects crypto.kdf.TEST_COST"
+    monkeypatch.setenv("SEALDROP_ADMIN_KDF", "test")
+    return argon2_cost
