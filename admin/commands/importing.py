@@ -13,7 +13,6 @@ from .. import custody
 from ..errors import AdminError
 from ..importer import ImportResult, check_instance, import_bundle, scan_bundle
 from .common import (
-    console,
     json_option,
     print_json,
     progress_bar,
@@ -49,33 +48,35 @@ def _write_ack(path: Path, data: bytes) -> None:
         ) from exc
 
 
-def _report(result: ImportResult, ack: Path | None) -> None:
-    out = console()
+def _report(result: ImportResult, ack: Path | None, ack_wanted: bool) -> None:
+    out = click
     if result.new_instance:
-        out.print(
+        out.echo(
             f"Instance {result.instance_id} is now trusted. Its key fingerprint is "
             f"{result.instance_fingerprint}: compare it with the server's."
         )
     if result.imported:
         tips = ", ".join(f"T{t}" for t in result.tips)
-        out.print(f"Imported {len(result.imported)} envelope(s) into tip(s) {tips}.")
+        out.echo(f"Imported {len(result.imported)} envelope(s) into tip(s) {tips}.")
     elif not result.skipped and result.stopped is None:
-        out.print(
+        out.echo(
             f"Nothing new: all {len(result.already)} envelope(s) of this bundle are already "
             "in the vault."
         )
     if result.already and result.imported:
-        out.print(f"{len(result.already)} envelope(s) were already in the vault.")
+        out.echo(f"{len(result.already)} envelope(s) were already in the vault.")
     for envelope_id, reason in result.skipped:
-        out.print(f"SKIPPED envelope {envelope_id}: {reason}")
+        out.echo(f"SKIPPED envelope {envelope_id}: {reason}")
     if result.skipped:
-        out.print(
+        out.echo(
             f"{len(result.skipped)} envelope(s) were skipped and are not in the ack: they stay "
             "on the server. Export them again later, or report the damage."
         )
     if ack is not None:
-        out.print(f"Ack for {len(result.in_vault)} envelope(s) written to {ack}.")
-        out.print("Carry it to the server: sealdrop apply-ack --instance DIR " + ack.name)
+        out.echo(f"Ack for {len(result.in_vault)} envelope(s) written to {ack}.")
+        out.echo("Carry it to the server: sealdrop apply-ack --instance DIR " + ack.name)
+    elif ack_wanted:
+        out.echo("No ack was written: no envelope of this bundle is in the vault.")
 
 
 @click.command(name="import")
@@ -170,6 +171,6 @@ def import_(
             }
         )
     else:
-        _report(result, ack_written)
+        _report(result, ack_written, ack_out is not None)
     if result.skipped:
         raise click.exceptions.Exit(EXIT_SOME_SKIPPED)

@@ -1,0 +1,308 @@
+"""sealdrop-admin import: real envelopes and bundles sealed with crypto/."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from admin_support import (
+    AdminRunner,
+    FakeInstance,
+    SealedEnvelope,
+    Source,
+    make_vault,
+    submit_and_bundle,
+    tree_digest,
+)
+
+from crypto.kdf import Argon2Cost
+from crypto.replies import verify_ack
+
+TIP = {
+    "narrative": "They took my brother to the re-education centre in Kashgar.",
+    "answers": {"where": "Kashgar", "what_done": ["detention", "forced re-education"]},
+    "files": [
+        ("photo.jpg", "image/jpeg", b"\xff\xd8 not really a jpeg"),
+        ("list.txt", "text/plain", b"names"),
+    ],
+}
+
+
+@pytest.fixture
+def admin(tmp_path: Path, admin_kdf: Argon2Cost) -> AdminRunner:
+    return make_vault(tmp_path)
+
+
+def _json(result: object) -> dict:
+    return json.loads(result.stdout)  # type: ignore[attr-defined]
+
+
+def test_import_groups_a_submission_into_one_tip_and_writes_a_signed_ack(
+    admin: AdminRunner, tmp_path: Path
+) -> None:
+    instance, source, envelopes, bundle = submit_and_bundle(admin, tmp_path, **TIP)
+    ack = tmp_path / "ack.sda"
+    result = admin("import", str(bundle), "--ack-out", str(ack))
+    assert result.exit_code == 0, result.output
+    assert "is now trusted" in result.stdout
+    assert "Imported 3 envelope(s) into tip(s) T1." in result.stdout
+    assert f"Ack for 3 envelope(s) written to {ack}." in result.stdout
+    verified = verify_ack(ack.read_bytes(), admin.identity().signer, instance.instance_id)
+    assert sorted(verified.envelope_ids) == sorted(e.envelope_id for e in envelopes)
+
+    shown = _json(admin("show", "T1", "--json"))
+    assert shown["narrative"] == TIP["narrative"]
+    assert shown["answers"] == TIP["answers"]
+    assert shown["source"] == source.source_id
+    assert [f["filename"] for f in shown["files"]] == ["list.txt", "photo.jpg"]
+    import hashlib
+
+    assert {f["filename"]: f["sha256"] for f in shown["files"]} == {
+        "list.txt": hashlib.sha256(b"names").hexdigest(),
+        "photo.jpg": hashlib.sha256(b"\xff\xd8 not really a jpeg").hexdigest(),
+    }
+
+
+def test_import_json_output(admin: AdminRunner, tmp_path: Path) -> None:
+    instance, _source, envelopes, bundle = submit_and_bundle(admin, tmp_path, **TIP)
+    result = admin("import", str(bundle), "--json")
+    assert result.exit_code == 0
+    data = _json(result)
+    assert data["instance_id"] == instance.instance_id
+    assert data["new_instance"] is True
+    assert sorted(data["imported"]) == sorted(e.envelope_id for e in envelopes)
+    assert data["already_imported"] == []
+    assert data["skipped"] == []
+    assert data["tips"] == [1]
+    assert data["ack"] is None
+
+
+def test_reimport_imports_nothing_and_can_redo_a_lost_ack(
+    admin: AdminRunner, tmp_path: Path
+) -> None:
+    instance, _source, envelopes, bundle = submit_and_bundle(admin, tmp_path, **TIP)
+    assert admin("import", str(bundle)).exit_code == 0
+    before = tree_digest(admin.vault)
+    result = admin("import", str(bundle), "--ack-out", str(tmp_path / "again.sda"))
+    assert result.exit_code == 0
+    assert (
+        "Nothing new: all 3 envelope(s) of this bundle are already in the vault." in result.stdout
+    )
+    ack = verify_ack(
+        (tmp_path / "again.sda").read_bytes(), admin.identity().signer, instance.instance_id
+    )
+    assert sorted(ack.envelope_ids) == sorted(e.envelope_id for e in envelopes)
+    after = tree_digest(admin.vault)
+    assert {k for k in after if k.startswith("content/")} == {
+        k for k in before if k.startswith("content/")
+    }
+    assert _json(admin("inbox", "--all", "--json"))["tips"][0]["tip"] == 1
+    assert len(_json(admin("inbox", "--all", "--json"))["tips"]) == 1
+
+
+def _tamper(envelope: SealedEnvelope, offset: int) -> SealedEnvelope:
+    data = bytearray(envelope.data)
+    data[offset] ^= 0x01
+    return SealedEnvelope(envelope.envelope_id, envelope.source_id, bytes(data))
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (lambda e: _tamper(e, len(e.data) - 5), "payload failed authentication"),
+        (lambda e: _tamper(e, 30), "not sealed to any of the keys"),
+        (
+            # Cut at a chunk boundary: header (159 bytes for one recipient) + one full chunk.
+            lambda e: SealedEnvelope(e.envelope_id, e.source_id, e.data[: 159 + 65536 + 17]),
+            "the final chunk is missing: the envelope is truncated",
+        ),
+    ],
+    ids=["tampered-payload", "tampered-header", "truncated-envelope"],
+)
+def test_damaged_envelope_is_skipped_by_id_and_the_rest_imported(
+    admin: AdminRunner, tmp_path: Path, damage: object, reason: str
+) -> None:
+    instance = FakeInstance(admin.identity())
+    good = instance.submit(Source(), "first tip", files=[("a.txt", "text/plain", b"a")])
+    second = instance.submit(Source(), "second tip " * 10_000)
+    bad = damage(second[0])  # type: ignore[operator]
+    bundle = instance.bundle(tmp_path / "b.sdb", [*good, bad])
+    ack = tmp_path / "ack.sda"
+    result = admin("import", str(bundle), "--ack-out", str(ack))
+    assert result.exit_code == 3, result.output
+    assert f"SKIPPED envelope {bad.envelope_id}:" in result.stdout
+    assert reason in result.stdout
+    assert "Imported 2 envelope(s) into tip(s) T1." in result.stdout
+    listed = verify_ack(ack.read_bytes(), admin.identity().signer, instance.instance_id)
+    assert sorted(listed.envelope_ids) == sorted(e.envelope_id for e in good)
+    assert bad.envelope_id not in listed.envelope_ids
+    log = _json(admin("log", "--json"))["entries"]
+    assert any(e["action"] == "import-skipped" and bad.envelope_id in e["object"] for e in log)
+    # The same damaged envelope stays skipped on a re-run; the good ones are not re-imported.
+    again = admin("import", str(bundle), "--json")
+    assert again.exit_code == 3
+    assert _json(again)["imported"] == []
+    assert len(_json(again)["skipped"]) == 1
+
+
+def test_metadata_that_contradicts_the_manifest_is_skipped(
+    admin: AdminRunner, tmp_path: Path
+) -> None:
+    instance = FakeInstance(admin.identity())
+    real, other = Source(), Source()
+    envelopes = instance.submit(real, "hello")
+    # The manifest claims another source than the one sealed inside the envelope.
+    moved = SealedEnvelope(envelopes[0].envelope_id, other.source_id, envelopes[0].data)
+    instance.sources[other.source_id] = other.reply_key.public_key
+    bundle = instance.bundle(tmp_path / "b.sdb", [moved])
+    result = admin("import", str(bundle))
+    assert result.exit_code == 3
+    assert "does not match the bundle manifest" in result.stdout
+
+
+def test_truncated_bundle_is_refused_and_the_vault_is_unchanged(
+    admin: AdminRunner, tmp_path: Path
+) -> None:
+    _instance, _source, envelopes, bundle = submit_and_bundle(admin, tmp_path, **TIP)
+    data = bundle.read_bytes()
+    bundle.write_bytes(data[:-10])
+    before = tree_digest(admin.vault)
+    result = admin("import", str(bundle))
+    assert result.exit_code == 1
+    assert "Error: the bundle bundle.sdb is truncated" in result.output
+    assert "Nothing was imported" in result.output
+    assert envelopes[-1].envelope_id in result.output
+    assert tree_digest(admin.vault) == before
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [lambda d: b"garbage" + d, lambda d: d[:40] + bytes([d[40] ^ 1]) + d[41:], lambda d: d + b"x"],
+    ids=["bad-magic", "manifest-altered", "trailing-data"],
+)
+def test_corrupt_bundle_is_refused_and_the_vault_is_unchanged(
+    admin: AdminRunner, tmp_path: Path, mangle: object
+) -> None:
+    _instance, _source, _envelopes, bundle = submit_and_bundle(admin, tmp_path, **TIP)
+    bundle.write_bytes(mangle(bundle.read_bytes()))  # type: ignore[operator]
+    before = tree_digest(admin.vault)
+    result = admin("import", str(bundle))
+    assert result.exit_code == 1
+    assert "is not a valid Sealdrop bundle or is damaged" in result.output
+    assert "Nothing was imported" in result.output
+    assert tree_digest(admin.vault) == before
+
+
+def test_missing_bundle_file(admin: AdminRunner, tmp_path: Path) -> None:
+    result = admin("import", str(tmp_path / "nope.sdb"))
+    assert result.exit_code == 1
+    assert "Error: no file" in result.output
+    assert "Check the path" in result.output
+
+
+def test_bundle_from_another_instance_is_refused_unless_trusted(
+    admin: AdminRunner, tmp_path: Path
+) -> None:
+    _first, _s, _e, bundle = submit_and_bundle(admin, tmp_path, **TIP)
+    assert admin("import", str(bundle)).exit_code == 0
+    other, _s2, _other_envelopes, other_bundle = submit_and_bundle(
+        admin, tmp_path, name="other.sdb", narrative="from elsewhere"
+    )
+    before = tree_digest(admin.vault)
+    result = admin("import", str(other_bundle))
+    assert result.exit_code == 1
+    assert f"this bundle comes from instance {other.instance_id}" in result.output
+    assert "--trust-new-instance" in result.output
+    assert "Nothing was imported" in result.output
+    assert tree_digest(admin.vault) == before
+
+    trusted = admin("import", str(other_bundle), "--trust-new-instance")
+    assert trusted.exit_code == 0, trusted.output
+    assert f"Instance {other.instance_id} is now trusted" in trusted.stdout
+    assert "Imported 1 envelope(s) into tip(s) T2." in trusted.stdout
+
+
+def test_same_instance_id_with_a_new_key_is_refused(admin: AdminRunner, tmp_path: Path) -> None:
+    first, _s, _e, bundle = submit_and_bundle(admin, tmp_path, **TIP)
+    assert admin("import", str(bundle)).exit_code == 0
+    impostor = FakeInstance(admin.identity())
+    impostor.instance_id = first.instance_id
+    envelopes = impostor.submit(Source(), "fake")
+    fake = impostor.bundle(tmp_path / "fake.sdb", envelopes)
+    result = admin("import", str(fake))
+    assert result.exit_code == 1
+    assert "--trust-new-instance" in result.output
+
+
+def test_ack_target_that_exists_is_refused_before_anything_happens(
+    admin: AdminRunner, tmp_path: Path
+) -> None:
+    _i, _s, _e, bundle = submit_and_bundle(admin, tmp_path, **TIP)
+    ack = tmp_path / "ack.sda"
+    ack.write_text("keep me")
+    before = tree_digest(admin.vault)
+    result = admin("import", str(bundle), "--ack-out", str(ack))
+    assert result.exit_code == 1
+    assert "already exists: it is never overwritten" in result.output
+    assert ack.read_text() == "keep me"
+    assert tree_digest(admin.vault) == before
+
+
+def test_wrong_passphrase_changes_nothing(admin: AdminRunner, tmp_path: Path) -> None:
+    _i, _s, _e, bundle = submit_and_bundle(admin, tmp_path, **TIP)
+    before = tree_digest(admin.vault)
+    result = admin("import", str(bundle), passphrase="not the passphrase")
+    assert result.exit_code == 1
+    assert "Error: wrong passphrase: nothing was changed." in result.output
+    assert tree_digest(admin.vault) == before
+
+
+def test_files_sent_in_a_later_bundle_join_their_submission(
+    admin: AdminRunner, tmp_path: Path
+) -> None:
+    instance = FakeInstance(admin.identity())
+    envelopes = instance.submit(
+        Source(), "message first", files=[("later.txt", "text/plain", b"x")]
+    )
+    assert admin("import", str(instance.bundle(tmp_path / "1.sdb", envelopes[:1]))).exit_code == 0
+    assert admin("import", str(instance.bundle(tmp_path / "2.sdb", envelopes[1:]))).exit_code == 0
+    shown = _json(admin("show", "T1", "--json"))
+    assert [f["filename"] for f in shown["files"]] == ["later.txt"]
+    assert len(_json(admin("inbox", "--json"))["tips"]) == 1
+
+
+def test_a_big_file_streams_through_with_its_hash_checked(
+    admin: AdminRunner, tmp_path: Path
+) -> None:
+    import hashlib
+    import os
+
+    content = os.urandom(3 * 1024 * 1024 + 123)
+    _i, _s, _e, bundle = submit_and_bundle(
+        admin, tmp_path, narrative="video attached", files=[("clip.mp4", "video/mp4", content)]
+    )
+    assert admin("import", str(bundle)).exit_code == 0
+    out = tmp_path / "out"
+    out.mkdir()
+    result = admin("open", "T1", "clip.mp4", "--to", str(out))
+    assert result.exit_code == 0, result.output
+    assert (out / "clip.mp4").read_bytes() == content
+    assert hashlib.sha256(content).hexdigest() in result.stdout
+
+
+def test_bundle_is_read_from_a_stream_in_order(tmp_path: Path) -> None:
+    """The helper writes what crypto's reader expects (guards the other tests' premise)."""
+    from nacl.public import PrivateKey
+    from nacl.signing import SigningKey
+
+    from crypto.bundle import BundleReader
+    from crypto.keys import AdminIdentity
+
+    identity = AdminIdentity((PrivateKey.generate().public_key,), SigningKey.generate().verify_key)
+    instance = FakeInstance(identity)
+    envelopes = instance.submit(Source(), "x", files=[("f", "text/plain", b"y")])
+    path = instance.bundle(tmp_path / "b.sdb", envelopes)
+    reader = BundleReader(io.BytesIO(path.read_bytes()), instance.signing_key.verify_key)
+    assert [e.envelope_id for e, _ in reader.entries()] == [e.envelope_id for e in envelopes]
