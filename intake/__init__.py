@@ -1,1 +1,5 @@
 """The online side: the source app, the staff app and the `sealdrop` command."""
+
+from .app import create_app
+
+__all__ = ["create_app"]

@@ -54,6 +54,14 @@ class Retention:
 
 
 @dataclass(frozen=True)
+class Site:
+    """Who runs this instance, shown on the landing page."""
+
+    name: str = "Sealdrop"
+    organisation: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything the intake needs to know about one instance."""
 
@@ -64,6 +72,7 @@ class Config:
     limits: Limits = field(default_factory=Limits)
     login: LoginPolicy = field(default_factory=LoginPolicy)
     retention: Retention = field(default_factory=Retention)
+    site: Site = field(default_factory=Site)
     # Long enough for an hour-long upload over a slow bridge.
     csrf_time_limit_seconds: int = 4 * 3600
 
@@ -141,7 +150,9 @@ def _section(data: dict[str, Any], name: str, cls: type[Any]) -> Any:
         expected = type(getattr(defaults, key))
         if expected is float and isinstance(value, int):
             continue
-        if not isinstance(value, expected) or isinstance(value, bool) or value < 0:
+        if expected is str and isinstance(value, str) and len(value) <= 500:
+            continue
+        if not isinstance(value, expected) or isinstance(value, (bool, str)) or value < 0:
             raise ConfigError(f"[{name}] {key} must be a non-negative {expected.__name__}")
     return cls(**raw)
 
@@ -187,6 +198,7 @@ def load_config(instance_dir: str | os.PathLike[str]) -> Config:
         limits=_section(data, "limits", Limits),
         login=_section(data, "login", LoginPolicy),
         retention=_section(data, "retention", Retention),
+        site=_section(data, "site", Site),
     )
 
 
@@ -200,9 +212,7 @@ def render_config(
     db_line = (
         f'url = "{database_url}"'
         if database_url
-        else (
-            '# url = "postgresql+psycopg://sealdrop@127.0.0.1/sealdrop" (or env)'
-        )
+        else ('# url = "postgresql+psycopg://sealdrop@127.0.0.1/sealdrop" (or env)')
     )
 
     def table(obj: Any) -> str:
@@ -229,4 +239,9 @@ memlimit = {receipt_cost.memlimit}
 
 [retention]
 {table(retention)}
+
+[site]
+# Shown on the landing page: the service's name and who runs it.
+name = "Sealdrop"
+organisation = ""
 """

@@ -18,12 +18,16 @@ class QuestionnaireError(ValueError):
     """questionnaire.json is malformed."""
 
 
+# A label is an English message id (translated through the catalogs) or {language: text}.
+Label = str | dict[str, str]
+
+
 @dataclass(frozen=True)
 class Option:
-    """One choice; `label` is an English msgid translated at render time."""
+    """One choice of a choice or multi question."""
 
     id: str
-    label: str
+    label: Label
 
 
 @dataclass(frozen=True)
@@ -32,7 +36,7 @@ class Question:
 
     id: str
     type: str
-    label: str
+    label: Label
     options: tuple[Option, ...] = ()
 
     @property
@@ -54,10 +58,18 @@ class Questionnaire:
                 return question
         return None
 
+    @property
+    def max_fields(self) -> int:
+        """How many form fields a full answer can take (a multi sends one per option)."""
+        return sum(max(1, len(q.options)) for q in self.questions)
 
-def _text(value: Any, where: str) -> str:
+
+def _text(value: Any, where: str) -> Label:
+    strings = isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    if isinstance(value, dict) and value and strings:
+        return {str(k): str(_text(v, where)) for k, v in value.items()}
     if not isinstance(value, str) or not value.strip() or len(value) > 500:
-        raise QuestionnaireError(f"{where}: label must be non-empty text")
+        raise QuestionnaireError(f"{where}: label must be non-empty text or {{language: text}}")
     return value
 
 

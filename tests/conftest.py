@@ -79,7 +79,10 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
 
 @pytest.fixture
 def instance(
-    tmp_path: Path, admin_keys: AdminKeys, argon2_cost: Argon2Cost, database_url: str | None,
+    tmp_path: Path,
+    admin_keys: AdminKeys,
+    argon2_cost: Argon2Cost,
+    database_url: str | None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Path:
     """A real instance made by `sealdrop init`'s code, with the test Argon2id cost."""
@@ -100,3 +103,21 @@ def admin_kdf(argon2_cost: Argon2Cost, monkeypatch: pytest.MonkeyPatch) -> Argon
     assert argon2_cost == TEST_COST, "SEALDROP_ADMIN_KDF=test selects crypto.kdf.TEST_COST"
     monkeypatch.setenv("SEALDROP_ADMIN_KDF", "test")
     return argon2_cost
+
+
+@pytest.fixture
+def app(instance: Path):  # type: ignore[no-untyped-def]
+    """The source app of the `instance` fixture."""
+    from intake import create_app
+    from intake.config import load_config
+
+    application = create_app(load_config(instance))
+    application.config["TESTING"] = True
+    yield application
+    application.extensions["sealdrop"].engine.dispose()
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    """A Flask test client for the source app."""
+    return app.test_client()

@@ -1,0 +1,36 @@
+"""Error pages: every HTTP error answered with a page a source can act on."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from . import messages
+
+
+def error_page(status: int, message: str | None = None) -> tuple[str, int]:
+    """Render the error page for `status`, with an optional more specific message."""
+    title, text = messages.ERROR_TEXT.get(status, messages.ERROR_TEXT[400 if status < 500 else 500])
+    return render_template(
+        "error.html", title=title, message=message or text, status=status
+    ), status
+
+
+def _http_error(exc: HTTPException) -> tuple[str, int]:
+    return error_page(exc.code or 500)
+
+
+def _csrf_error(_exc: CSRFError) -> tuple[str, int]:
+    return error_page(400, str(messages.CSRF_FAILED))
+
+
+def _server_error(_exc: Exception) -> tuple[str, int]:
+    return error_page(500)
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers."""
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(InternalServerError, _server_error)

@@ -1,0 +1,261 @@
+"""Streaming parse of the submission form (multipart/form-data), without temp files.
+
+Werkzeug's form parser spools large files to a temporary file; this one hands every file
+part's bytes to a sink (which seals them) as they arrive, and keeps only the small text
+fields in memory, bounded while parsing. The CSRF token must be the first part, so a
+forged request is refused before any file byte is sealed.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO, Protocol
+
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
+
+from . import messages
+from .config import Limits
+from .questionnaire import Questionnaire
+
+READ_BYTES = 64 * 1024
+CSRF_FIELD = "csrf_token"
+HONEYPOT_FIELD = "website"
+NARRATIVE_FIELD = "narrative"
+FILES_FIELD = "files"
+MAX_TOKEN_BYTES = 512
+MAX_CONTENT_TYPE = 100
+_BOUNDARY = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]{1,70}")
+_CONTENT_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*")
+
+
+class UploadRejected(Exception):
+    """The submission is refused; `status` and a message the source can act on."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(status)
+        self.status = status
+        self.message = message
+
+
+class FileSink(Protocol):
+    """Where file bytes go (the sealing submission writer)."""
+
+    def start_file(self, filename: str, content_type: str) -> None: ...
+    def write(self, data: bytes) -> None: ...
+    def end_file(self) -> None: ...
+
+
+@dataclass
+class TextFields:
+    """The text part of a submission."""
+
+    narrative: str = ""
+    answers: dict[str, str | list[str]] = field(default_factory=dict)
+    files: int = 0
+
+
+def boundary_of(content_type: str, options: dict[str, str]) -> bytes:
+    """The multipart boundary, or UploadRejected if this is not a form upload."""
+    boundary = options.get("boundary", "")
+    if content_type != "multipart/form-data" or not _BOUNDARY.fullmatch(boundary):
+        raise UploadRejected(400, str(messages.MALFORMED_UPLOAD))
+    return boundary.encode("ascii")
+
+
+def check_filename(name: str, limits: Limits) -> str:
+    """Accept a file's name only if it is a plain name: no path, no control characters."""
+    if len(name) > limits.max_filename_chars:
+        raise UploadRejected(400, str(messages.BAD_FILENAME))
+    if name in (".", "..") or "/" in name or "\\" in name:
+        raise UploadRejected(400, str(messages.BAD_FILENAME))
+    if any(unicodedata.category(char) in ("Cc", "Cs") for char in name):
+        raise UploadRejected(400, str(messages.BAD_FILENAME))
+    return name
+
+
+def clean_content_type(value: str | None) -> str:
+    """The browser's claim about a file's type, if it looks like one (metadata only)."""
+    value = (value or "").split(";", 1)[0].strip()
+    if len(value) <= MAX_CONTENT_TYPE and _CONTENT_TYPE.fullmatch(value):
+        return value.lower()
+    return "application/octet-stream"
+
+
+class _Parser:
+    """One pass over one request body."""
+
+    def __init__(
+        self,
+        limits: Limits,
+        questionnaire: Questionnaire,
+        check_csrf: Callable[[str], None],
+        sink: FileSink,
+        require_narrative: bool,
+    ) -> None:
+        self.limits = limits
+        self.questionnaire = questionnaire
+        self.check_csrf = check_csrf
+        self.sink = sink
+        self.require_narrative = require_narrative
+        self.fields = TextFields()
+        self.total = 0
+        self.csrf_ok = False
+        self.honeypot = False
+        self.part_name: str | None = None
+        self.part_is_file = False
+        self.part_size = 0
+        self.buffer = bytearray()
+        self.buffer_limit = 0
+
+    def _field_limit(self, name: str) -> int:
+        if name == CSRF_FIELD:
+            return MAX_TOKEN_BYTES
+        if name == NARRATIVE_FIELD:
+            return self.limits.max_narrative_chars * 4
+        if name == HONEYPOT_FIELD:
+            return 1024
+        if self.questionnaire.by_field(name) is None:
+            raise UploadRejected(400, str(messages.MALFORMED_UPLOAD))
+        return self.limits.max_answer_chars * 4
+
+    def start_field(self, name: str) -> None:
+        if not self.csrf_ok and name != CSRF_FIELD:
+            raise UploadRejected(400, str(messages.CSRF_FAILED))
+        self.part_name, self.part_is_file = name, False
+        self.buffer_limit = self._field_limit(name)
+        self.buffer.clear()
+
+    def start_file(self, name: str, filename: str, content_type: str | None) -> None:
+        if not self.csrf_ok:
+            raise UploadRejected(400, str(messages.CSRF_FAILED))
+        if name != FILES_FIELD:
+            raise UploadRejected(400, str(messages.MALFORMED_UPLOAD))
+        if self.honeypot:
+            raise UploadRejected(400, str(messages.REJECTED))
+        if self.require_narrative and not self.fields.narrative.strip():
+            raise UploadRejected(400, str(messages.NARRATIVE_REQUIRED))
+        self.part_name, self.part_is_file, self.part_size = name, True, 0
+        if not filename:  # a file input left empty: browsers send an empty part
+            self.part_name = None
+            return
+        self.fields.files += 1
+        if self.fields.files > self.limits.max_files:
+            raise UploadRejected(413, str(messages.TOO_MANY_FILES))
+        self.sink.start_file(
+            check_filename(filename, self.limits), clean_content_type(content_type)
+        )
+
+    def data(self, chunk: bytes, more: bool) -> None:
+        self.total += len(chunk)
+        if self.total > self.limits.max_submission_bytes:
+            raise UploadRejected(413, str(messages.SUBMISSION_TOO_LARGE))
+        if self.part_is_file:
+            if self.part_name is None:
+                if chunk:
+                    raise UploadRejected(400, str(messages.MALFORMED_UPLOAD))
+                return
+            self.part_size += len(chunk)
+            if self.part_size > self.limits.max_file_bytes:
+                raise UploadRejected(413, str(messages.FILE_TOO_LARGE))
+            if chunk:
+                self.sink.write(chunk)
+            if not more:
+                self.sink.end_file()
+            return
+        self.buffer += chunk
+        if len(self.buffer) > self.buffer_limit:
+            if self.part_name == NARRATIVE_FIELD:
+                raise UploadRejected(413, str(messages.NARRATIVE_TOO_LONG))
+            raise UploadRejected(413, str(messages.ANSWER_TOO_LONG))
+        if not more:
+            self.end_field()
+
+    def end_field(self) -> None:
+        name = str(self.part_name)
+        try:
+            text = self.buffer.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UploadRejected(400, str(messages.MALFORMED_UPLOAD)) from exc
+        finally:
+            self.buffer.clear()
+        if name == CSRF_FIELD:
+            if self.csrf_ok:
+                raise UploadRejected(400, str(messages.MALFORMED_UPLOAD))
+            self.check_csrf(text)  # raises UploadRejected
+            self.csrf_ok = True
+        elif name == HONEYPOT_FIELD:
+            self.honeypot = self.honeypot or bool(text.strip())
+        elif name == NARRATIVE_FIELD:
+            text = text.replace("\r\n", "\n")
+            if self.fields.narrative or len(text) > self.limits.max_narrative_chars:
+                raise UploadRejected(413, str(messages.NARRATIVE_TOO_LONG))
+            self.fields.narrative = text
+        else:
+            self.answer(name, text.strip())
+
+    def answer(self, name: str, text: str) -> None:
+        question = self.questionnaire.by_field(name)
+        if question is None or not text:
+            return
+        if len(text) > self.limits.max_answer_chars:
+            raise UploadRejected(413, str(messages.ANSWER_TOO_LONG))
+        if question.options and text not in {o.id for o in question.options}:
+            raise UploadRejected(400, str(messages.MALFORMED_UPLOAD))
+        answers = self.fields.answers
+        if question.type == "multi":
+            chosen = answers.setdefault(question.id, [])
+            if isinstance(chosen, list) and text not in chosen:
+                chosen.append(text)
+        elif question.id in answers:
+            raise UploadRejected(400, str(messages.MALFORMED_UPLOAD))
+        else:
+            answers[question.id] = text
+
+
+def parse_upload(
+    stream: IO[bytes],
+    boundary: bytes,
+    limits: Limits,
+    questionnaire: Questionnaire,
+    check_csrf: Callable[[str], None],
+    sink: FileSink,
+    require_narrative: bool,
+) -> TextFields:
+    """Read the whole body, sealing files through `sink`; returns the text fields.
+
+    Raises UploadRejected for anything a source or a forger could send wrong; the caller
+    then discards whatever the sink had started.
+    """
+    parser = _Parser(limits, questionnaire, check_csrf, sink, require_narrative)
+    max_parts = limits.max_files + questionnaire.max_fields + 8
+    decoder = MultipartDecoder(boundary, max_form_memory_size=4 * READ_BYTES, max_parts=max_parts)
+    finished = False
+    try:
+        while not finished:
+            event = decoder.next_event()
+            if isinstance(event, NeedData):
+                chunk = stream.read(READ_BYTES)
+                decoder.receive_data(chunk or None)
+            elif isinstance(event, File):
+                parser.start_file(event.name, event.filename, event.headers.get("content-type"))
+            elif isinstance(event, Field):
+                parser.start_field(event.name)
+            elif isinstance(event, Data):
+                parser.data(event.data, event.more_data)
+            elif isinstance(event, Epilogue):
+                finished = True
+    except ClientDisconnected as exc:
+        raise UploadRejected(400, str(messages.INTERRUPTED)) from exc
+    except RequestEntityTooLarge as exc:
+        raise UploadRejected(413, str(messages.SUBMISSION_TOO_LARGE)) from exc
+    except (ValueError, KeyError, TypeError) as exc:  # malformed multipart, bad headers
+        raise UploadRejected(400, str(messages.MALFORMED_UPLOAD)) from exc
+    if not parser.csrf_ok:
+        raise UploadRejected(400, str(messages.CSRF_FAILED))
+    if parser.honeypot:
+        raise UploadRejected(400, str(messages.REJECTED))
+    return parser.fields

@@ -1,0 +1,1 @@
+"""Blueprints of the source app, one per concern."""

@@ -1,0 +1,116 @@
+"""Submissions, streamed and sealed as they arrive (first ones and follow-ups)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import validate_csrf
+from werkzeug.http import parse_options_header
+from wtforms import ValidationError
+
+from crypto.receipts import new_receipt
+
+from .. import messages
+from ..errors import error_page
+from ..i18n import current_language
+from ..login_guard import Busy
+from ..source_sessions import COOKIE_NAME, load_session
+from ..state import db, state, today
+from ..submission import SourceIdentity, SubmissionWriter
+from ..upload import UploadRejected, boundary_of, parse_upload
+
+bp = Blueprint("submit", __name__)
+log = logging.getLogger("intake")
+# Room for multipart headers and the text fields on top of the file bytes.
+ENVELOPE_SLACK = 16 * 1024 * 1024
+
+
+def _check_csrf(token: str) -> None:
+    try:
+        validate_csrf(token)
+    except ValidationError as exc:
+        raise UploadRejected(400, str(messages.CSRF_FAILED)) from exc
+
+
+def _new_source() -> SourceIdentity:
+    """A first submission: a fresh receipt, and the identity it derives."""
+    receipt = new_receipt()
+    keys = state().derive(receipt)
+    return SourceIdentity(
+        keys.source_id_hex, keys.reply_key.public_key, True, receipt, keys.reply_key
+    )
+
+
+def _handle(writer: SubmissionWriter, first: bool) -> ResponseReturnValue | None:
+    """Parse, seal and commit; returns an error response, or None when stored."""
+    app_state = state()
+    limits = app_state.config.limits
+    if app_state.questionnaire is None:  # offline; the gate answers first
+        return error_page(503)
+    request.max_content_length = limits.max_submission_bytes + ENVELOPE_SLACK
+    try:
+        mimetype, options = parse_options_header(request.headers.get("Content-Type", ""))
+        boundary = boundary_of(mimetype, options)
+        fields = parse_upload(
+            request.stream,
+            boundary,
+            limits,
+            app_state.questionnaire,
+            _check_csrf,
+            writer,
+            require_narrative=first,
+        )
+        narrative = fields.narrative.strip()
+        if first and not narrative:
+            raise UploadRejected(400, str(messages.NARRATIVE_REQUIRED))
+        if not narrative and not fields.files:
+            raise UploadRejected(400, str(messages.EMPTY_FOLLOW_UP))
+        if narrative or fields.answers:
+            writer.seal_message(fields.narrative, fields.answers)
+        writer.commit(db())
+    except UploadRejected as exc:
+        writer.abort()
+        return error_page(exc.status, exc.message)
+    except Busy:
+        writer.abort()
+        return error_page(503, str(messages.BUSY))
+    except OSError as exc:  # disk full, client gone, I/O error: nothing is kept
+        writer.abort()
+        log.error("submission not stored: %s", type(exc).__name__)
+        return error_page(503, str(messages.STORAGE_FAILED))
+    except BaseException:
+        writer.abort()
+        raise
+    return None
+
+
+@bp.post("/submit")
+def first() -> ResponseReturnValue:
+    """A new source's first submission; answers with the receipt, shown once."""
+    app_state = state()
+    writer = SubmissionWriter(
+        app_state.store, app_state.sealer, _new_source, current_language().tag, today()
+    )
+    failed = _handle(writer, first=True)
+    if failed is not None:
+        return failed
+    return render_template("receipt.html", receipt=writer.identity.receipt)
+
+
+@bp.post("/source/submit")
+def follow_up() -> ResponseReturnValue:
+    """More text or files from a logged-in source, under the same identity."""
+    app_state = state()
+    secret = load_session(db(), request.cookies.get(COOKIE_NAME))
+    if secret is None:
+        return error_page(403, str(messages.SESSION_ENDED))
+    identity = SourceIdentity(secret.source_id, secret.reply_key.public_key)
+    writer = SubmissionWriter(
+        app_state.store, app_state.sealer, lambda: identity, current_language().tag, today()
+    )
+    failed = _handle(writer, first=False)
+    if failed is not None:
+        return failed
+    return redirect(url_for("source.home", sent=1), code=303)
