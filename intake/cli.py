@@ -25,3 +25,9 @@ def main() -> None:
 from intake.cli_init import init_command  # noqa: E402
 
 main.add_command(init_command)
+from intake.serve_cli import serve  # noqa: E402
+
+main.add_command(serve)
+from intake.staff_cli import staff  # noqa: E402
+
+main.add_command(staff)

@@ -1,0 +1,61 @@
+"""Answer only for the instance's own onion address, and refuse Tor2web proxies.
+
+A Tor2web proxy lets people open an onion site in an ordinary browser: the proxy sees
+everything the source sends and the source's own IP address, so a tip sent that way is
+neither private nor anonymous. Such proxies announce themselves with `X-Tor2web`; the
+source gets a page explaining how to come back safely instead of the form.
+
+The Host check stops the app answering under names it does not own (DNS rebinding
+against the loopback port, a look-alike proxy passing its own Host through).
+
+Install with `hostguard.init_app(app)` in each app factory. `sealdrop serve` sets
+`app.config[ALLOWED_HOSTS_KEY]` to the onion address it published (or to the loopback
+names when it runs without tor); an app not run by `sealdrop serve` (tests, `flask run`)
+answers the loopback names only.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, current_app, request
+
+ALLOWED_HOSTS_KEY = "SEALDROP_ALLOWED_HOSTS"
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+TOR2WEB_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Use Tor Browser</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: sans-serif; max-width: 40em; margin: 2em auto; padding: 0 1em">
+<h1>Please do not use this page</h1>
+<p>You reached this service through a Tor2web proxy. The proxy can read everything you
+send, and it knows your IP address: anything sent from here is not protected.</p>
+<p><strong>Do not send anything through this page.</strong></p>
+<p>To use this service safely, install Tor Browser from
+<code>https://www.torproject.org/download/</code> (or a mirror you trust), then open this
+service's .onion address in Tor Browser itself.</p>
+</body></html>
+"""
+
+
+def host_name(host: str) -> str:
+    """The Host header without its port, lowercased ("[::1]:80" -> "::1")."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def refuse_foreign_requests() -> Response | None:
+    """before_request hook: a 403 page for Tor2web, a 400 for a host that is not ours."""
+    if "X-Tor2web" in request.headers:
+        return Response(TOR2WEB_PAGE, status=403, mimetype="text/html")
+    allowed = current_app.config.get(ALLOWED_HOSTS_KEY) or LOOPBACK_HOSTS
+    if host_name(request.headers.get("Host", "")) not in allowed:
+        return Response("Unknown host.\n", status=400, mimetype="text/plain")
+    return None
+
+
+def init_app(app: Flask) -> None:
+    """Install the guard on `app` (call from the app factory)."""
+    app.config.setdefault(ALLOWED_HOSTS_KEY, LOOPBACK_HOSTS)
+    # First of all hooks: nothing else (sessions, database) runs for a refused request.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_foreign_requests)

@@ -1,0 +1,372 @@
+"""`sealdrop serve`: the source and staff apps under gunicorn, published as onion services."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import click
+
+from . import onion
+from .gunicorn_conf import GRACEFUL_TIMEOUT_SECONDS, default_workers
+from .hostguard import LOOPBACK_HOSTS
+
+DEFAULT_PORT = 8480
+DEFAULT_STAFF_PORT = 8481
+STARTUP_SECONDS = 60
+_BOOTSTRAP = re.compile(r'PROGRESS=(\d+).*SUMMARY="([^"]*)"')
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and "localhost"."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def banner(lines: list[str], mark: str) -> None:
+    """Print `lines` framed so they stand out in a terminal or journal."""
+    rule = mark * 72
+    click.echo("\n".join([rule, *(f"{mark} {line}" for line in lines), rule]), err=True)
+
+
+def warn_without_tor(reason: str, host: str, port: int, staff_port: int) -> None:
+    """The loud warning for serving without an onion service."""
+    banner(
+        [
+            f"WARNING: NOT AN ONION SERVICE ({reason}).",
+            "Sources cannot reach this server, and nobody using it is anonymous.",
+            "Use this for development on this machine only.",
+            f"Source app: http://{host}:{port}/",
+            f"Staff app:  http://{host}:{staff_port}/",
+        ],
+        "!",
+    )
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """How both app processes run (the same for source and staff)."""
+
+    instance: Path
+    host: str
+    workers: int
+    graceful_timeout: int
+
+
+@dataclass
+class AppProcess:
+    """One gunicorn arbiter (source or staff app) started by `sealdrop serve`."""
+
+    role: str
+    port: int
+    process: subprocess.Popen[bytes]
+
+
+def start_app(
+    role: str, port: int, allowed_hosts: frozenset[str], factory: str | None, how: AppSettings
+) -> AppProcess:
+    """Start `python -m intake.serving` for one app; its output goes to ours."""
+    host = how.host
+    command = [
+        sys.executable,
+        "-m",
+        "intake.serving",
+        "--role",
+        role,
+        "--instance",
+        str(how.instance),
+        "--bind",
+        f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "--workers",
+        str(how.workers),
+        "--graceful-timeout",
+        str(how.graceful_timeout),
+    ]
+    for name in sorted(allowed_hosts):
+        command += ["--allowed-host", name]
+    if factory:
+        command += ["--factory", factory]
+    # A session of its own: Ctrl-C reaches only us, and we stop the apps gracefully.
+    return AppProcess(role, port, subprocess.Popen(command, start_new_session=True))
+
+
+def wait_until_listening(apps: list[AppProcess], host: str) -> None:
+    """Wait for every app's port to accept connections; fail if an app exits first."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    for app in apps:
+        while True:
+            if app.process.poll() is not None:
+                raise click.ClickException(
+                    f"the {app.role} app stopped while starting (exit code "
+                    f"{app.process.returncode}); see the messages above"
+                )
+            with contextlib.suppress(OSError), socket.create_connection((host, app.port), 1):
+                break
+            if time.monotonic() > deadline:
+                raise click.ClickException(f"the {app.role} app did not start listening")
+            time.sleep(0.2)
+
+
+def stop_apps(apps: list[AppProcess], graceful_timeout: int) -> None:
+    """SIGTERM every app (gunicorn's graceful stop) and wait; kill what overstays."""
+    for app in apps:
+        if app.process.poll() is None:
+            app.process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + graceful_timeout + 10
+    for app in apps:
+        try:
+            app.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            app.process.kill()
+            app.process.wait()
+
+
+@contextlib.contextmanager
+def stop_requested() -> Iterator[list[int]]:
+    """Turn SIGTERM/SIGINT/SIGHUP into a list of received signals the main loop watches."""
+    received: list[int] = []
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, handler)
+    try:
+        yield received
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def clean_partial_envelopes(storage_dir: Path) -> None:
+    """Remove envelopes left half-written by an upload cut off by a stop or a crash."""
+    from .storage import EnvelopeStore
+
+    removed = EnvelopeStore(storage_dir).cleanup_tmp()
+    if removed:
+        click.echo(f"Removed {removed} unfinished upload(s) (sealed, never complete).", err=True)
+
+
+class BootstrapReporter:
+    """Print tor's bootstrap progress as it changes, until it reaches 100%."""
+
+    def __init__(self, controller: Any) -> None:
+        self.controller = controller
+        self.last = -1
+
+    def poll(self) -> None:
+        """Ask tor once; print a line if the progress moved."""
+        if self.controller is None or self.last >= 100:
+            return
+        with contextlib.suppress(Exception):
+            match = _BOOTSTRAP.search(self.controller.get_info("status/bootstrap-phase"))
+            if match and int(match.group(1)) != self.last:
+                self.last = int(match.group(1))
+                click.echo(f"tor: bootstrapped {self.last}% ({match.group(2)})", err=True)
+                if self.last >= 100:
+                    click.echo("tor: connected; the onion services are being published.", err=True)
+
+
+@contextlib.contextmanager
+def tor_controller(tor_dir: Path, control: str | None, password: str | None) -> Iterator[Any]:
+    """A controller for an attached tor (control given) or one launched in DIR/tor/data."""
+    try:
+        if control:
+            with onion.attached_tor(control, password) as controller:
+                yield controller
+        else:
+            with onion.launched_tor(tor_dir / "data") as controller:
+                yield controller
+    except onion.OnionError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def serve_apps(
+    config: Any,
+    how: AppSettings,
+    ports: tuple[int, int],
+    allowed: tuple[frozenset[str], frozenset[str]],
+    factories: tuple[str | None, str | None],
+    controller: Any,
+) -> None:
+    """Run both apps until a stop signal or an app exits; always leave storage clean."""
+    clean_partial_envelopes(config.storage_dir)
+    apps: list[AppProcess] = []
+    reporter = BootstrapReporter(controller)
+    with stop_requested() as received:
+        try:
+            roles = zip(("source", "staff"), ports, allowed, factories, strict=True)
+            apps += [start_app(role, port, hosts, make, how) for role, port, hosts, make in roles]
+            wait_until_listening(apps, how.host)
+            click.echo(
+                "Ready. Stop with Ctrl-C or SIGTERM (requests in progress get "
+                f"{how.graceful_timeout} s to finish).",
+                err=True,
+            )
+            while not received:
+                reporter.poll()
+                exited = [app for app in apps if app.process.poll() is not None]
+                if exited:
+                    raise click.ClickException(
+                        f"the {exited[0].role} app stopped unexpectedly (exit code "
+                        f"{exited[0].process.returncode}); see the messages above"
+                    )
+                time.sleep(0.5)
+            click.echo("Stopping: letting requests in progress finish...", err=True)
+        finally:
+            stop_apps(apps, how.graceful_timeout)
+            # An upload still running when its worker was stopped leaves a partial
+            # (sealed) file; nobody else writes there, so everything left is garbage.
+            clean_partial_envelopes(config.storage_dir)
+        click.echo("Stopped.", err=True)
+
+
+@click.command("serve")
+@click.option(
+    "--instance",
+    envvar="SEALDROP_INSTANCE",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Instance directory (default: $SEALDROP_INSTANCE).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option(
+    "--port",
+    default=DEFAULT_PORT,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Local port of the source app.",
+)
+@click.option(
+    "--staff-port",
+    default=DEFAULT_STAFF_PORT,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Local port of the staff app.",
+)
+@click.option("--no-tor", is_flag=True, help="Do not publish onion services (development).")
+@click.option(
+    "--tor-control",
+    envvar="SEALDROP_TOR_CONTROL",
+    metavar="SOCKET|PORT",
+    help="Use a running tor via its control socket path or port instead of "
+    "launching one (default: $SEALDROP_TOR_CONTROL).",
+)
+@click.option(
+    "--tor-control-password",
+    envvar="SEALDROP_TOR_CONTROL_PASSWORD",
+    help="Control port password, if tor uses HashedControlPassword "
+    "(default: $SEALDROP_TOR_CONTROL_PASSWORD).",
+)
+@click.option(
+    "--allow-non-loopback",
+    is_flag=True,
+    help="Allow --host to be a non-loopback address (see below).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="gunicorn worker processes per app (default: one per core, at least 2).",
+)
+@click.option(
+    "--graceful-timeout",
+    type=click.IntRange(1, 3600),
+    default=GRACEFUL_TIMEOUT_SECONDS,
+    show_default=True,
+    help="Seconds requests in progress get to finish when stopping.",
+)
+@click.option("--source-factory", hidden=True, help="module:function for the source app.")
+@click.option("--staff-factory", hidden=True, help="module:function for the staff app.")
+def serve(
+    instance: Path,
+    host: str,
+    port: int,
+    staff_port: int,
+    no_tor: bool,
+    tor_control: str | None,
+    tor_control_password: str | None,
+    allow_non_loopback: bool,
+    workers: int | None,
+    graceful_timeout: int,
+    source_factory: str | None,
+    staff_factory: str | None,
+) -> None:
+    """Serve the source app and the staff app, published as onion services.
+
+    With tor installed, a tor of its own is started (data in DIR/tor/data) and the intake
+    onion is published with the key in DIR/tor/intake (same address on every start) and
+    proof-of-work defenses on; the staff onion is published only to staff holding a client
+    key (`sealdrop staff onion-auth add`). Without tor, or with --no-tor, the apps are only
+    served on loopback, with a warning.
+
+    Both apps listen on loopback only: bound to a public address, visitors' IP addresses
+    would reach the server and the onion's protections would be bypassed.
+    --allow-non-loopback exists for a tor running in another container.
+
+    \b
+    Example:
+        sealdrop serve --instance /var/lib/sealdrop
+        sealdrop serve --instance demo/instance --no-tor --port 8080
+    """
+    from .config import ConfigError, load_config
+
+    if port == staff_port:
+        raise click.UsageError("--port and --staff-port must differ.")
+    if not is_loopback(host) and not allow_non_loopback:
+        raise click.ClickException(
+            f"--host {host} is not a loopback address. Sealdrop is reached through tor, "
+            "which connects over loopback; listening on a network address would let "
+            "browsers reach it without Tor, exposing their IP addresses. Use 127.0.0.1, or "
+            "add --allow-non-loopback if tor runs on another host you control."
+        )
+    try:
+        config = load_config(instance)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
+    how = AppSettings(config.instance_dir, host, workers or default_workers(), graceful_timeout)
+    factories = (source_factory, staff_factory)
+    loopback = LOOPBACK_HOSTS | {host}
+    if no_tor or (not tor_control and onion.tor_binary() is None):
+        reason = "--no-tor" if no_tor else "tor is not installed"
+        warn_without_tor(reason, host, port, staff_port)
+        serve_apps(config, how, (port, staff_port), (loopback, loopback), factories, None)
+        return
+    with tor_controller(config.tor_dir, tor_control, tor_control_password) as controller:
+        try:
+            published = onion.publish_instance_onions(
+                controller, config.tor_dir, (host, port), (host, staff_port)
+            )
+        except onion.OnionError as error:
+            raise click.ClickException(str(error)) from error
+        lines = [
+            "Sealdrop onion services (tor publishes them once it has bootstrapped):",
+            f"  Source onion (give this to sources):  http://{published.intake}/",
+        ]
+        if published.staff:
+            lines.append(f"  Staff onion (client key required):    http://{published.staff}/")
+        else:
+            lines += [
+                "  Staff onion: NOT published: no staff client key yet. Create one with",
+                f"    sealdrop staff onion-auth add --instance {instance} NAME",
+                "  and restart. Until then the staff app is reachable on this machine only.",
+            ]
+        banner(lines, "=")
+        staff_hosts = frozenset({published.staff}) if published.staff else loopback
+        allowed = (frozenset({published.intake}), staff_hosts)
+        serve_apps(config, how, (port, staff_port), allowed, factories, controller)

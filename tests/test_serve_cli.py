@@ -1,0 +1,149 @@
+"""`sealdrop serve --no-tor` under real gunicorn: headers, limits, logs, graceful stop."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from serve_process import ServeProcess, raw_request
+
+from crypto.envelope import Opener
+from intake.cli import main
+from intake.instance import create_instance
+
+STANDIN = [
+    "--source-factory",
+    "standin_app:create_app",
+    "--staff-factory",
+    "standin_app:create_app",
+]
+
+
+@pytest.fixture
+def served_instance(tmp_path: Path, admin_keys, argon2_cost) -> Path:  # type: ignore[no-untyped-def]
+    """An instance made by `sealdrop init`'s code (SQLite)."""
+    directory = tmp_path / "instance"
+    create_instance(directory, admin_keys.identity.to_text(), argon2_cost)
+    return directory
+
+
+@pytest.fixture
+def serve(tmp_path: Path, served_instance: Path) -> Iterator[ServeProcess]:
+    """`sealdrop serve --no-tor` with a short graceful timeout; always stopped."""
+    process = ServeProcess(
+        tmp_path,
+        ["--instance", str(served_instance), "--no-tor", "--graceful-timeout", "3", *STANDIN],
+    )
+    try:
+        process.wait_ready()
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.mark.slow
+def test_responses_name_no_software_and_nothing_is_logged(serve: ServeProcess) -> None:
+    marker = "a-path-that-must-not-be-logged-7f3a"
+    for port in (serve.port, serve.staff_port):
+        answer = raw_request(
+            port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        )
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200"), answer
+        assert body == b"stand-in app\n"
+        header_names = [line.split(b":")[0].lower() for line in head.split(b"\r\n")[1:]]
+        assert b"server" not in header_names
+        assert b"gunicorn" not in answer.lower()
+        assert b"python" not in answer.lower()
+        raw_request(port, f"GET /{marker} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    assert serve.stop() == 0
+    output = serve.output
+    assert "WARNING: NOT AN ONION SERVICE (--no-tor)" in output
+    assert marker not in output
+    assert "GET" not in output
+    assert "127.0.0.1 -" not in output
+
+
+@pytest.mark.slow
+def test_request_line_and_header_limits(serve: ServeProcess) -> None:
+    long_line = b"GET /" + b"a" * 3000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    assert raw_request(serve.port, long_line).startswith(b"HTTP/1.1 414")
+    many = b"".join(b"X-Field-%d: x\r\n" % i for i in range(60))
+    answer = raw_request(serve.port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n" + many + b"\r\n")
+    assert answer.startswith(b"HTTP/1.1 431")
+    big = b"X-Big: " + b"x" * 9000 + b"\r\n"
+    answer = raw_request(serve.port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n" + big + b"\r\n")
+    assert answer.startswith(b"HTTP/1.1 431")
+    assert b"gunicorn" not in answer.lower()
+
+
+@pytest.mark.slow
+def test_host_guard_and_tor2web_refusal_through_gunicorn(serve: ServeProcess) -> None:
+    foreign = raw_request(serve.port, b"GET / HTTP/1.1\r\nHost: evil.example\r\n\r\n")
+    assert foreign.startswith(b"HTTP/1.1 400")
+    tor2web = raw_request(
+        serve.port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Tor2web: encrypted\r\n\r\n"
+    )
+    assert tor2web.startswith(b"HTTP/1.1 403")
+    assert b"Tor2web" in tor2web
+    assert b"stand-in app" not in tor2web
+
+
+@pytest.mark.slow
+def test_a_finished_upload_is_sealed(
+    serve: ServeProcess, served_instance: Path, admin_keys
+) -> None:  # type: ignore[no-untyped-def]
+    body = b"secret evidence " * 1000
+    answer = raw_request(
+        serve.port,
+        b"POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n" % len(body)
+        + body,
+    )
+    envelope_id = answer.partition(b"\r\n\r\n")[2].decode().strip()
+    sealed = (served_instance / "storage" / f"{envelope_id}.sealed").read_bytes()
+    assert b"secret evidence" not in sealed
+    assert Opener([admin_keys.recipient]).open_bytes(sealed)[1] == body
+
+
+@pytest.mark.slow
+def test_sigterm_during_an_upload_leaves_nothing_half_written(
+    serve: ServeProcess, served_instance: Path
+) -> None:
+    storage = served_instance / "storage"
+    with socket.create_connection(("127.0.0.1", serve.port), timeout=30) as conn:
+        conn.sendall(
+            b"POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10000000\r\n\r\n"
+        )
+        conn.sendall(b"x" * 200_000)
+        deadline = time.monotonic() + 20
+        while not list((storage / "tmp").iterdir()):
+            assert time.monotonic() < deadline, "the upload never started"
+            time.sleep(0.05)
+        # The source stalls mid-upload (a slow bridge) while the server is stopped.
+        started = time.monotonic()
+        assert serve.stop() == 0
+        stopped_after = time.monotonic() - started
+    assert list((storage / "tmp").iterdir()) == []
+    assert [p for p in storage.iterdir() if p.name != "tmp"] == []
+    assert "Stopped." in serve.output
+    # Graceful: it waited for the upload (3 s here), then gave up on it.
+    assert stopped_after >= 3
+
+
+def test_non_loopback_host_is_refused_with_the_reason(served_instance: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["serve", "--instance", str(served_instance), "--host", "0.0.0.0", "--no-tor"]
+    )
+    assert result.exit_code == 1
+    assert "Error: --host 0.0.0.0 is not a loopback address" in result.output
+    assert "IP addresses" in result.output
+
+
+def test_missing_instance_is_a_clear_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["serve", "--instance", str(tmp_path / "nope"), "--no-tor"])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ")
