@@ -1,0 +1,170 @@
+"""Envelope sealing and opening speed beside raw secretstream, and the memory of sealing.
+
+Run: `python -m bench crypto`. Settings (environment): SEALDROP_BENCH_MIB (data size,
+default 256), SEALDROP_BENCH_RSS_MIB (size streamed for the memory figure, default 1024),
+SEALDROP_BENCH_REPEAT (runs per figure, best kept, default 3).
+
+Throughput is in MB/s (10**6 bytes per second) of plaintext. The raw figures push/pull the
+same data through PyNaCl's secretstream in 64 KiB chunks, in the same process and run, so
+the ratio says what the envelope format and our Python code cost on top of the cipher.
+Peak RSS is measured in a fresh child process (its VmHWM), beside a child that only sets up.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+
+import nacl.bindings as sodium
+from nacl.public import PrivateKey
+
+from crypto.envelope import Opener, Sealer
+
+MiB = 1024 * 1024
+CHUNK = 64 * 1024
+_STREAM_BLOCK = MiB  # what the memory child writes per call
+_TAG_MESSAGE = sodium.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE
+_TAG_FINAL = sodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL
+
+
+class NullSink:
+    """A writable that keeps nothing, like /dev/null without the system call."""
+
+    def write(self, data: bytes) -> int:
+        """Discard `data`."""
+        return len(data)
+
+
+def _best(repeat: int, work: Callable[[], object]) -> float:
+    """Shortest wall time of `repeat` runs, in seconds."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def raw_push(data: bytes, key: bytes) -> tuple[bytes, list[bytes]]:
+    """Encrypt `data` as plain secretstream chunks of 64 KiB (no envelope, no hashing)."""
+    state = sodium.crypto_secretstream_xchacha20poly1305_state()
+    header = sodium.crypto_secretstream_xchacha20poly1305_init_push(state, key)
+    last = len(data) - CHUNK
+    chunks = [
+        sodium.crypto_secretstream_xchacha20poly1305_push(
+            state, data[i : i + CHUNK], None, _TAG_FINAL if i >= last else _TAG_MESSAGE
+        )
+        for i in range(0, len(data), CHUNK)
+    ]
+    return header, chunks
+
+
+def raw_push_discarding(data: bytes, key: bytes) -> None:
+    """raw_push without keeping the ciphertext, as the sealer writes to a null sink."""
+    state = sodium.crypto_secretstream_xchacha20poly1305_state()
+    sodium.crypto_secretstream_xchacha20poly1305_init_push(state, key)
+    last = len(data) - CHUNK
+    for i in range(0, len(data), CHUNK):
+        sodium.crypto_secretstream_xchacha20poly1305_push(
+            state, data[i : i + CHUNK], None, _TAG_FINAL if i >= last else _TAG_MESSAGE
+        )
+
+
+def raw_pull(header: bytes, chunks: list[bytes], key: bytes) -> None:
+    """Decrypt chunks made by raw_push, discarding the plaintext."""
+    state = sodium.crypto_secretstream_xchacha20poly1305_state()
+    sodium.crypto_secretstream_xchacha20poly1305_init_pull(state, header, key)
+    for chunk in chunks:
+        sodium.crypto_secretstream_xchacha20poly1305_pull(state, chunk, None)
+
+
+def throughput(size: int, repeat: int) -> list[tuple[str, float, float]]:
+    """(operation, MB/s, ratio to raw) for seal, open and the raw cipher both ways."""
+    data = os.urandom(size)
+    key = os.urandom(32)
+    recipient = PrivateKey.generate()
+    sealer, opener = Sealer([recipient.public_key]), Opener([recipient])
+    metadata = {"kind": "file", "filename": "bench.bin"}
+
+    push_time = _best(repeat, lambda: raw_push_discarding(data, key))
+    seal_time = _best(repeat, lambda: sealer.seal(io.BytesIO(data), NullSink(), metadata))
+
+    header, chunks = raw_push(data, key)
+    pull_time = _best(repeat, lambda: raw_pull(header, chunks, key))
+    chunks.clear()
+
+    sealed = io.BytesIO()
+    sealer.seal(io.BytesIO(data), sealed, metadata)
+    envelope = sealed.getvalue()
+    del sealed
+    open_time = _best(repeat, lambda: opener.open(io.BytesIO(envelope), NullSink()))
+
+    def mbps(seconds: float) -> float:
+        return size / seconds / 1e6
+
+    return [
+        ("raw secretstream push, 64 KiB", mbps(push_time), 1.0),
+        ("Sealer.seal", mbps(seal_time), push_time / seal_time),
+        ("raw secretstream pull, 64 KiB", mbps(pull_time), 1.0),
+        ("Opener.open", mbps(open_time), pull_time / open_time),
+    ]
+
+
+def _child_peak_rss(size: int, seal: bool) -> int:
+    """Run a child that seals `size` bytes streamed from a generator (or only sets up);
+    return its peak RSS in KiB."""
+    child = subprocess.run(
+        [sys.executable, "-m", "bench.crypto_throughput", "--child", str(size), str(int(seal))],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return int(child.stdout.strip())
+
+
+def _child(size: int, seal: bool) -> None:
+    """Child side of the memory figure: prints VmHWM (peak RSS) in KiB."""
+    block = os.urandom(_STREAM_BLOCK)
+
+    def blocks() -> Iterator[bytes]:
+        left = size
+        while left > 0:
+            yield block[: min(left, len(block))]
+            left -= len(block)
+
+    if seal:
+        with Sealer([PrivateKey.generate().public_key]).writer(NullSink(), {"kind": "file"}) as env:
+            for piece in blocks():
+                env.write(piece)
+    with open("/proc/self/status") as status:
+        peak = next(line for line in status if line.startswith("VmHWM:"))
+    print(peak.split()[1])
+
+
+def run() -> None:
+    """Print the throughput table and the peak RSS of streaming a large seal."""
+    size = int(os.environ.get("SEALDROP_BENCH_MIB", "256")) * MiB
+    rss_size = int(os.environ.get("SEALDROP_BENCH_RSS_MIB", "1024")) * MiB
+    repeat = int(os.environ.get("SEALDROP_BENCH_REPEAT", "3"))
+    print(f"{size // MiB} MiB of random data, best of {repeat} runs, {os.cpu_count()} CPUs")
+    print(f"{'operation':<32}{'MB/s':>8}{'x raw':>8}")
+    for name, speed, ratio in throughput(size, repeat):
+        print(f"{name:<32}{speed:>8.0f}{ratio:>8.2f}")
+    baseline = _child_peak_rss(rss_size, seal=False)
+    sealing = _child_peak_rss(rss_size, seal=True)
+    print(
+        f"peak RSS sealing {rss_size // MiB} MiB streamed to a null sink: "
+        f"{sealing / 1024:.1f} MiB (a child that only sets up: {baseline / 1024:.1f} MiB, "
+        f"difference {(sealing - baseline) / 1024:.1f} MiB)"
+    )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        _child(int(sys.argv[2]), sys.argv[3] == "1")
+    else:
+        run()
