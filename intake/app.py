@@ -14,7 +14,7 @@ from werkzeug.exceptions import BadRequest, NotFound
 
 from crypto.errors import CryptoError
 
-from . import errors, headers, i18n, messages
+from . import errors, headers, hostguard, i18n, messages
 from .config import Config
 from .db import make_engine, make_sessionmaker, upgrade_database
 from .instance import load_admin_identity, load_flask_secret, load_peppers
@@ -131,6 +131,7 @@ def create_app(config: Config) -> Flask:
         TEMPLATES_AUTO_RELOAD=False,
     )
     app.extensions[EXTENSION] = _load_state(config)
+    hostguard.init_app(app)  # own onion host only, Tor2web refused; runs before every hook
     app.add_url_rule("/static/<path:filename>", endpoint="static", view_func=_stylesheet_view())
     i18n.init_app(app)
     app.before_request(_offline_gate)  # before CSRF: an offline instance answers 503 first

@@ -24,7 +24,7 @@ LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 TOR2WEB_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Use Tor Browser</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body style="font-family: sans-serif; max-width: 40em; margin: 2em auto; padding: 0 1em">
+<body>
 <h1>Please do not use this page</h1>
 <p>You reached this service through a Tor2web proxy. The proxy can read everything you
 send, and it knows your IP address: anything sent from here is not protected.</p>

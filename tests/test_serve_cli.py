@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import socket
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from click.testing import CliRunner
 from serve_process import ServeProcess, raw_request
+from source_form import csrf_token, multipart
 
 from crypto.envelope import Opener
 from intake.cli import main
 from intake.instance import create_instance
 
-STANDIN = [
-    "--source-factory",
-    "standin_app:create_app",
-    "--staff-factory",
-    "standin_app:create_app",
-]
+# The source app is the real one; the staff app is a stand-in until intake.create_staff_app
+# lands (tests/standins/standin_app.py).
+STANDIN = ["--staff-factory", "standin_app:create_app"]
 
 
 @pytest.fixture
@@ -45,20 +45,25 @@ def serve(tmp_path: Path, served_instance: Path) -> Iterator[ServeProcess]:
         process.stop()
 
 
+def rows(instance: Path, table: str) -> int:
+    """How many rows `table` holds in the instance's SQLite database."""
+    with sqlite3.connect(instance / "sealdrop.db") as db:
+        return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608
+
+
 @pytest.mark.slow
 def test_responses_name_no_software_and_nothing_is_logged(serve: ServeProcess) -> None:
     marker = "a-path-that-must-not-be-logged-7f3a"
-    for port in (serve.port, serve.staff_port):
-        answer = raw_request(
-            port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-        )
+    for port, expected in ((serve.port, b"csrf_token"), (serve.staff_port, b"stand-in app")):
+        answer = raw_request(port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         head, _, body = answer.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 200"), answer
-        assert body == b"stand-in app\n"
+        assert expected in body
         header_names = [line.split(b":")[0].lower() for line in head.split(b"\r\n")[1:]]
         assert b"server" not in header_names
         assert b"gunicorn" not in answer.lower()
         assert b"python" not in answer.lower()
+        assert b"werkzeug" not in answer.lower()
         raw_request(port, f"GET /{marker} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
     assert serve.stop() == 0
     output = serve.output
@@ -90,23 +95,38 @@ def test_host_guard_and_tor2web_refusal_through_gunicorn(serve: ServeProcess) ->
     )
     assert tor2web.startswith(b"HTTP/1.1 403")
     assert b"Tor2web" in tor2web
-    assert b"stand-in app" not in tor2web
+    assert b"csrf_token" not in tor2web
 
 
 @pytest.mark.slow
-def test_a_finished_upload_is_sealed(
-    serve: ServeProcess, served_instance: Path, admin_keys
-) -> None:  # type: ignore[no-untyped-def]
-    body = b"secret evidence " * 1000
-    answer = raw_request(
-        serve.port,
-        b"POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n" % len(body)
-        + body,
-    )
-    envelope_id = answer.partition(b"\r\n\r\n")[2].decode().strip()
-    sealed = (served_instance / "storage" / f"{envelope_id}.sealed").read_bytes()
-    assert b"secret evidence" not in sealed
-    assert Opener([admin_keys.recipient]).open_bytes(sealed)[1] == body
+def test_a_tip_sent_through_gunicorn_arrives_sealed(
+    serve: ServeProcess,
+    served_instance: Path,
+    admin_keys,  # type: ignore[no-untyped-def]
+) -> None:
+    narrative = "The convoy left the depot at dawn " + "x" * 20
+    evidence = b"evidence-bytes " * 20_000
+    with requests.Session() as browser:
+        base = f"http://127.0.0.1:{serve.port}"
+        token = csrf_token(browser.get(base + "/", timeout=30).text)
+        content_type, body = multipart(
+            [("csrf_token", token), ("narrative", narrative), ("files", ("clip.bin", evidence))]
+        )
+        answer = browser.post(
+            base + "/submit", data=body, headers={"Content-Type": content_type}, timeout=60
+        )
+    assert answer.status_code == 200, answer.text
+    assert "receipt" in answer.text
+    sealed = sorted((served_instance / "storage").glob("*.sealed"))
+    assert len(sealed) == 2
+    opened = [Opener([admin_keys.recipient]).open_bytes(p.read_bytes()) for p in sealed]
+    contents = {meta.metadata["kind"]: content for meta, content in opened}
+    assert contents == {"message": narrative.encode(), "file": evidence}
+    for path in served_instance.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert b"convoy" not in data, path
+            assert b"evidence-bytes" not in data, path
 
 
 @pytest.mark.slow
@@ -114,11 +134,22 @@ def test_sigterm_during_an_upload_leaves_nothing_half_written(
     serve: ServeProcess, served_instance: Path
 ) -> None:
     storage = served_instance / "storage"
+    with requests.Session() as browser:
+        token = csrf_token(browser.get(f"http://127.0.0.1:{serve.port}/", timeout=30).text)
+        cookies = "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
+    content_type, body = multipart(
+        [
+            ("csrf_token", token),
+            ("narrative", "half a tip"),
+            ("files", ("big.bin", b"y" * 5_000_000)),
+        ]
+    )
+    head = (
+        f"POST /submit HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookies}\r\n"
+        f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
     with socket.create_connection(("127.0.0.1", serve.port), timeout=30) as conn:
-        conn.sendall(
-            b"POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10000000\r\n\r\n"
-        )
-        conn.sendall(b"x" * 200_000)
+        conn.sendall(head + body[:1_000_000])
         deadline = time.monotonic() + 20
         while not list((storage / "tmp").iterdir()):
             assert time.monotonic() < deadline, "the upload never started"
@@ -129,6 +160,8 @@ def test_sigterm_during_an_upload_leaves_nothing_half_written(
         stopped_after = time.monotonic() - started
     assert list((storage / "tmp").iterdir()) == []
     assert [p for p in storage.iterdir() if p.name != "tmp"] == []
+    assert rows(served_instance, "envelopes") == 0
+    assert rows(served_instance, "sources") == 0
     assert "Stopped." in serve.output
     # Graceful: it waited for the upload (3 s here), then gave up on it.
     assert stopped_after >= 3

@@ -61,3 +61,17 @@ def test_tor2web_requests_get_the_explanation_page(value: str) -> None:
     assert "Do not send anything" in page
     assert "Tor Browser" in page
     assert "<script" not in page.lower()
+
+
+def test_the_source_app_factory_installs_the_guard(instance) -> None:  # type: ignore[no-untyped-def]
+    from intake import create_app
+    from intake.config import load_config
+
+    client = create_app(load_config(instance)).test_client()
+    assert b"csrf_token" in client.get("/", headers={"Host": "localhost"}).data
+    assert client.get("/", headers={"Host": "evil.example"}).status_code == 400
+    refused = client.get("/", headers={"Host": "localhost", "X-Tor2web": "1"})
+    assert refused.status_code == 403
+    assert b"Tor2web" in refused.data
+    # The app's own security headers still apply to the refusal.
+    assert refused.headers["Content-Security-Policy"].startswith("default-src 'none'")

@@ -1,41 +1,24 @@
-"""A tiny stand-in for the source and staff apps, for serve tests before the real apps land.
+"""A stand-in for the staff app until intake.create_staff_app lands (serve tests only).
 
-It installs the real host guard and writes uploads through the real EnvelopeStore, sealed
-with the real Sealer, streaming from the socket like the intake does.
+It is assembled like a real factory would be: config in, the real host guard installed.
 """
 
 from __future__ import annotations
 
-from flask import Flask, request
+from typing import Any
 
-from crypto.envelope import Sealer
-from crypto.keys import AdminIdentity
+from flask import Flask
+
 from intake import hostguard
-from intake.storage import EnvelopeStore
 
 
-def create_app(config):  # type: ignore[no-untyped-def]
-    """Flask app: GET / says hello, POST /upload seals the streamed body into storage."""
+def create_app(config: Any) -> Flask:
+    """Flask app whose only page says what it is."""
     app = Flask(__name__)
     hostguard.init_app(app)
-    identity = AdminIdentity.from_text(config.admin_identity_path.read_text())
-    store = EnvelopeStore(config.storage_dir)
 
     @app.get("/")
     def index() -> str:
-        return "stand-in app\n"
-
-    @app.post("/upload")
-    def upload() -> str:
-        pending = store.begin()
-        try:
-            with Sealer(list(identity.recipients)).writer(pending.file, {"kind": "file"}) as w:
-                while chunk := request.stream.read(4096):
-                    w.write(chunk)
-            pending.commit()
-        except BaseException:
-            pending.discard()
-            raise
-        return pending.envelope_id + "\n"
+        return f"stand-in app for {config.instance_id}\n"
 
     return app
