@@ -233,12 +233,13 @@ def parse_upload(
     parser = _Parser(limits, questionnaire, check_csrf, sink, require_narrative)
     max_parts = limits.max_files + questionnaire.max_fields + 8
     decoder = MultipartDecoder(boundary, max_form_memory_size=4 * READ_BYTES, max_parts=max_parts)
-    finished = False
+    finished = ended = False
     try:
         while not finished:
             event = decoder.next_event()
             if isinstance(event, NeedData):
                 chunk = stream.read(READ_BYTES)
+                ended = not chunk
                 decoder.receive_data(chunk or None)
             elif isinstance(event, File):
                 parser.start_file(event.name, event.filename, event.headers.get("content-type"))
@@ -253,7 +254,9 @@ def parse_upload(
     except RequestEntityTooLarge as exc:
         raise UploadRejected(413, str(messages.SUBMISSION_TOO_LARGE)) from exc
     except (ValueError, KeyError, TypeError) as exc:  # malformed multipart, bad headers
-        raise UploadRejected(400, str(messages.MALFORMED_UPLOAD)) from exc
+        # A body that stops before its closing boundary was cut off (a client gone).
+        message = messages.INTERRUPTED if ended else messages.MALFORMED_UPLOAD
+        raise UploadRejected(400, str(message)) from exc
     if not parser.csrf_ok:
         raise UploadRejected(400, str(messages.CSRF_FAILED))
     if parser.honeypot:
