@@ -1,0 +1,224 @@
+"""Evidence export: report, original files, SHA256SUMS, custody excerpt, cleaned copies."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from admin_support import (
+    AdminRunner,
+    FakeInstance,
+    Source,
+    make_jpeg_with_exif,
+    make_vault,
+    tree_digest,
+)
+from PIL import Image
+
+from crypto.kdf import Argon2Cost
+
+PHOTO = make_jpeg_with_exif()
+NARRATIVE = "我哥哥2023年被带走。He was taken to the camp near Hotan."
+
+
+@pytest.fixture
+def admin(tmp_path: Path, admin_kdf: Argon2Cost) -> AdminRunner:
+    vault = make_vault(tmp_path)
+    instance = FakeInstance(vault.identity())
+    envelopes = instance.submit(
+        Source(),
+        NARRATIVE,
+        answers={"where": "Hotan", "consent": "anonymised"},
+        files=[
+            ("photo.jpg", "image/jpeg", PHOTO),
+            ("../../etc/evil.txt", "text/plain", b"path trick"),
+        ],
+    )
+    envelopes += instance.submit(Source(), "Unrelated tip.")
+    assert vault("import", str(instance.bundle(tmp_path / "b.sdb", envelopes))).exit_code == 0
+    for args in (
+        ("case", "new", "Hotan camp"),
+        ("case", "add", "C1", "T1"),
+        ("case", "status", "C1", "verifying"),
+        ("case", "grade", "C1", "B2"),
+        ("case", "note", "C1", "--text", "Satellite images match."),
+    ):
+        assert vault(*args).exit_code == 0, args
+    return vault
+
+
+def _gps(data: bytes) -> dict:
+    with Image.open(io.BytesIO(data)) as img:
+        return dict(img.getexif().get_ifd(0x8825))
+
+
+def test_case_export_writes_report_files_manifest_and_custody_excerpt(
+    admin: AdminRunner, tmp_path: Path
+) -> None:
+    out = tmp_path / "evidence"
+    result = admin("case", "export", "C1", "--out", str(out), "--silent")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"Exported case C1 to {out} (")
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert files == [
+        "SHA256SUMS",
+        "custody.jsonl",
+        "report.html",
+        "report.md",
+        "tips/T1/evil.txt",
+        "tips/T1/narrative.txt",
+        "tips/T1/photo.jpg",
+    ]
+    assert (out / "tips/T1/photo.jpg").read_bytes() == PHOTO
+    assert (out / "tips/T1/narrative.txt").read_text(encoding="utf-8") == NARRATIVE
+    check = subprocess.run(
+        ["sha256sum", "-c", "SHA256SUMS"], cwd=out, capture_output=True, text=True, check=False
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout.count(": OK") == 6
+
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "# Case C1: Hotan camp" in report
+    assert "- Status: verifying" in report
+    assert "B2 (source: usually reliable; information: probably true)" in report
+    assert "> 我哥哥2023年被带走。He was taken to the camp near Hotan." in report
+    assert "| where | Hotan |" in report
+    assert f"SHA-256 `{hashlib.sha256(PHOTO).hexdigest()}`" in report
+    assert "GPS 39.47, 75.99" in report
+    assert "| verifying |" in report
+    assert "Satellite images match." in report
+    assert "Unrelated tip" not in report
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "<h1>Case C1: Hotan camp</h1>" in html
+    assert "<script" not in html
+    assert hashlib.sha256(PHOTO).hexdigest() in html
+
+    excerpt = [json.loads(line) for line in (out / "custody.jsonl").read_text().splitlines()]
+    assert {e["object"] for e in excerpt} == {"case:1", "tip:1"}
+    assert [e["action"] for e in excerpt if e["object"] == "case:1"] == [
+        "case-new",
+        "case-add",
+        "status",
+        "grade",
+        "note",
+    ]
+    log = json.loads(admin("log", "--json", "--object", "case:1").stdout)["entries"]
+    assert log[-1]["action"] == "export"
+    assert (
+        log[-1]["details"]["sha256sums"]
+        == hashlib.sha256((out / "SHA256SUMS").read_bytes()).hexdigest()
+    )
+
+
+def test_export_json_output(admin: AdminRunner, tmp_path: Path) -> None:
+    result = admin("case", "export", "C1", "--out", str(tmp_path / "e"), "--json")
+    data = json.loads(result.stdout)
+    assert data["case"] == 1
+    assert data["files"] == 6
+    assert data["metadata_stripping"] == "none requested"
+
+
+def test_strip_metadata_with_mat2_adds_cleaned_copies_and_keeps_originals(
+    admin: AdminRunner, tmp_path: Path
+) -> None:
+    if shutil.which("mat2") is None:
+        pytest.skip("mat2 is not installed (Debian package mat2)")
+    out = tmp_path / "evidence"
+    result = admin("case", "export", "C1", "--out", str(out), "--strip-metadata", "--silent")
+    assert result.exit_code == 0, result.output
+    assert "Metadata stripping: mat2" in result.stdout
+    assert (out / "tips/T1/photo.jpg").read_bytes() == PHOTO
+    assert _gps(PHOTO)
+    assert _gps((out / "tips/T1/photo.cleaned.jpg").read_bytes()) == {}
+    report = (out / "report.md").read_text()
+    assert "Metadata stripping: mat2" in report
+    assert "metadata-stripped copy: cleaned with mat2 -> `tips/T1/photo.cleaned.jpg`" in report
+    sums = (out / "SHA256SUMS").read_text()
+    assert "tips/T1/photo.cleaned.jpg" in sums
+    assert "tips/T1/photo.jpg" in sums
+
+
+def test_strip_metadata_without_mat2_re_encodes_images_with_pillow(
+    admin: AdminRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    out = tmp_path / "evidence"
+    result = admin("case", "export", "C1", "--out", str(out), "--strip-metadata", "--silent")
+    assert result.exit_code == 0, result.output
+    assert "Metadata stripping: Pillow re-encode of images (mat2 not installed)" in result.stdout
+    cleaned = (out / "tips/T1/photo.cleaned.jpg").read_bytes()
+    assert _gps(cleaned) == {}
+    with Image.open(io.BytesIO(cleaned)) as img:
+        assert img.size == (32, 24)
+        assert not img.getexif()
+    assert (out / "tips/T1/photo.jpg").read_bytes() == PHOTO
+    assert not (out / "tips/T1/evil.cleaned.txt").exists()
+    report = (out / "report.md").read_text()
+    assert "not cleaned: not an image (mat2 is not installed)" in report
+
+
+def test_export_refuses_an_existing_target(admin: AdminRunner, tmp_path: Path) -> None:
+    out = tmp_path / "evidence"
+    out.mkdir()
+    (out / "keep.txt").write_text("keep")
+    before = tree_digest(admin.vault)
+    result = admin("case", "export", "C1", "--out", str(out))
+    assert result.exit_code == 1
+    assert (
+        f"Error: {out} already exists: an export never overwrites. Choose a new folder."
+        in result.output
+    )
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    assert tree_digest(admin.vault) == before
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        (
+            "/sys/sealdrop-evidence",
+            "cannot write the export (Operation not permitted). Nothing was exported.",
+        ),
+        ("missing-parent/evidence", "does not exist. Create it or choose another place."),
+    ],
+)
+def test_export_refuses_a_target_it_cannot_write(
+    admin: AdminRunner, tmp_path: Path, target: str, message: str
+) -> None:
+    out = Path(target) if target.startswith("/") else tmp_path / target
+    before = tree_digest(admin.vault)
+    result = admin("case", "export", "C1", "--out", str(out))
+    assert result.exit_code == 1
+    assert message in result.output
+    assert tree_digest(admin.vault) == before
+    assert not out.exists()
+
+
+def test_export_refuses_a_target_inside_the_vault(admin: AdminRunner) -> None:
+    result = admin("case", "export", "C1", "--out", str(admin.vault / "out"))
+    assert result.exit_code == 1
+    assert "inside the vault" in result.output
+
+
+def test_a_damaged_stored_file_stops_the_export_and_leaves_nothing(
+    admin: AdminRunner, tmp_path: Path
+) -> None:
+    detail = json.loads(admin("show", "T1", "--json").stdout)
+    photo = next(f for f in detail["files"] if f["filename"] == "photo.jpg")
+    stored = admin.vault / "content" / f"{photo['envelope_id']}.sdv"
+    data = bytearray(stored.read_bytes())
+    data[-3] ^= 1
+    stored.write_bytes(bytes(data))
+    out = tmp_path / "evidence"
+    result = admin("case", "export", "C1", "--out", str(out))
+    assert result.exit_code == 1
+    assert f"the stored copy of envelope {photo['envelope_id']} is damaged" in result.output
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".evidence.partial")]
+    assert os.listdir(tmp_path)  # the vault is still there
