@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from babel import Locale
-from flask import Flask, has_request_context, request
+from flask import Flask, current_app, has_request_context, request
 from flask_babel import Babel, get_locale, get_translations, gettext
+from werkzeug.exceptions import HTTPException
 
 LANG_PARAM = "lang"
 TRANSLATIONS_DIR = Path(__file__).parent / "translations"
@@ -110,12 +111,21 @@ class LanguageLink:
     current: bool
 
 
+def _same_page_by_get() -> bool:
+    """Whether a plain GET of this request's path shows a page (not a 404 or a 405)."""
+    try:
+        current_app.url_map.bind("").match(request.path, method="GET")
+    except HTTPException:
+        return False
+    return True
+
+
 def language_links() -> list[LanguageLink]:
-    """Links to this page in every language: the same path for a page reached by GET,
-    otherwise (a form's answer, an error page) the landing page."""
+    """Links to this page in every language: the same path when a GET of it shows a page,
+    otherwise (an error page, the answer to a POST-only form) the landing page."""
     here = current_language()
     path = request.script_root + "/"
-    if request.method == "GET" and request.endpoint not in (None, "static"):
+    if request.endpoint != "static" and _same_page_by_get():
         path = request.script_root + request.path
     return [
         LanguageLink(
