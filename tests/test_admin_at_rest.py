@@ -1,0 +1,116 @@
+"""The vault holds no plaintext: a canary submitted as text, answer, filename and file
+content appears nowhere under the vault directory, database included."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import pytest
+from admin_support import PASSPHRASE, AdminRunner, FakeInstance, Source, make_vault
+
+from crypto.envelope import MAGIC, Opener
+from crypto.errors import NoMatchingKey
+from crypto.keys import unlock_private_key
+
+
+def _needles(canary: str) -> list[bytes]:
+    return [
+        canary.encode("utf-8"),
+        canary.encode("utf-16-le"),
+        canary.encode("utf-16-be"),
+        canary.lower().encode("utf-8"),
+    ]
+
+
+def _every_file(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file()]
+
+
+@pytest.mark.usefixtures("admin_kdf")
+def test_no_plaintext_of_an_imported_canary_anywhere_in_the_vault(tmp_path: Path) -> None:
+    canary = "CANARY" + secrets.token_hex(8)
+    zh_canary = "金丝雀" + secrets.token_hex(4)
+    file_body = os.urandom(100_000) + f"inside the file {canary}".encode() + os.urandom(1000)
+    admin = make_vault(tmp_path)
+    instance = FakeInstance(admin.identity())
+    source = Source()
+    envelopes = instance.submit(
+        source,
+        f"My story {canary} {zh_canary}",
+        answers={"where": f"city {canary}", "names": [zh_canary]},
+        files=[
+            (f"{canary}.txt", "text/plain", file_body),
+            ("utf16.txt", "text/plain", canary.encode("utf-16")),
+        ],
+    )
+    bundle = instance.bundle(tmp_path / "b.sdb", envelopes)
+    # Everything staff do with the tip: import, view, search, cases, reply, export elsewhere.
+    for args in (
+        ("import", str(bundle), "--ack-out", str(tmp_path / "ack.sda")),
+        ("inbox",),
+        ("show", "T1"),
+        ("search", canary),
+        ("search", zh_canary[:2]),
+        ("case", "new", "Case about the tip"),
+        ("case", "add", "C1", "T1"),
+        ("case", "status", "C1", "triaged"),
+        ("case", "export", "C1", "--out", str(tmp_path / "evidence"), "--silent"),
+        ("open", "T1", f"{canary}.txt", "--to", str(tmp_path)),
+        ("reply", source.source_id[:8], "--message", "Thank you"),
+        ("export-replies", "--out", str(tmp_path / "replies.sdr")),
+    ):
+        result = admin(*args)
+        assert result.exit_code == 0, (args, result.output)
+    # The plaintext really did come out where staff asked for it (so the needles are right).
+    assert canary.encode() in (tmp_path / f"{canary}.txt").read_bytes()
+    assert canary.encode() in (tmp_path / "evidence" / "report.md").read_bytes()
+
+    files = _every_file(admin.vault)
+    assert {p.relative_to(admin.vault).parts[0] for p in files} == {
+        "admin-identity.pub",
+        "keys",
+        "vault.db.enc",
+        "content",
+        "vault.lock",
+    }
+    for path in files:
+        data = path.read_bytes()
+        for needle in _needles(canary) + _needles(zh_canary):
+            assert needle not in data, f"plaintext found in {path}"
+    # No SQLite journal or temporary file ever lands in the vault.
+    assert not [p for p in files if p.name.endswith(("-journal", "-wal", "-shm", ".tmp", ".part"))]
+
+
+@pytest.mark.usefixtures("admin_kdf")
+def test_stored_content_is_sealed_to_the_vault_key_not_the_recipient_key(tmp_path: Path) -> None:
+    admin = make_vault(tmp_path)
+    instance = FakeInstance(admin.identity())
+    assert (
+        admin(
+            "import", str(instance.bundle(tmp_path / "b.sdb", instance.submit(Source(), "x")))
+        ).exit_code
+        == 0
+    )
+    stored = next((admin.vault / "content").glob("*.sdv")).read_bytes()
+    assert stored.startswith(MAGIC)
+    recipient = unlock_private_key(
+        (admin.vault / "keys" / "recipient.key").read_text(), PASSPHRASE.encode()
+    )
+    with pytest.raises(NoMatchingKey):
+        Opener([recipient]).open_bytes(stored)  # type: ignore[list-item]
+    vault_key = unlock_private_key(
+        (admin.vault / "keys" / "vault.key").read_text(), PASSPHRASE.encode()
+    )
+    _opened, plain = Opener([vault_key]).open_bytes(stored)  # type: ignore[list-item]
+    assert plain == b"x"
+
+
+@pytest.mark.usefixtures("admin_kdf")
+def test_the_database_file_is_not_sqlite_in_the_clear(tmp_path: Path) -> None:
+    admin: AdminRunner = make_vault(tmp_path)
+    data = (admin.vault / "vault.db.enc").read_bytes()
+    assert data.startswith(b"sealdrop-vault-db/v1\n")
+    assert b"SQLite format 3" not in data
+    assert b"CREATE TABLE" not in data
