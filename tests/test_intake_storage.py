@@ -77,3 +77,25 @@ def test_cleanup_removes_crash_leftovers(store: EnvelopeStore) -> None:
     assert store.cleanup_tmp() == 2
     assert list(store.tmp_dir.iterdir()) == []
     assert list(store.ids()) == [kept.envelope_id]
+
+
+def test_prepare_instance_removes_crash_leftovers_but_keeps_recorded_envelopes(app, client):
+    from intake_support import stored, submit
+
+    from intake.config import load_config
+    from intake.startup import prepare_instance
+
+    submit(client)
+    config = app.extensions["sealdrop"].config
+    store = EnvelopeStore(config.storage_dir)
+    kept = set(store.ids())
+    orphan = store.begin()
+    orphan.write(b"sealed but never recorded")
+    orphan.commit()
+    partial = store.begin()
+    partial.write(b"half")
+    partial.file.close()
+    report = prepare_instance(load_config(config.instance_dir))
+    assert (report.partial_uploads_removed, report.orphan_envelopes_removed) == (1, 1)
+    assert set(store.ids()) == kept
+    assert stored(app).envelopes == len(kept) == 1

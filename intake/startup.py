@@ -1,0 +1,42 @@
+"""Once per start, before any worker serves: migrate, and clear what a crash left behind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from .config import Config
+from .db import make_engine, make_sessionmaker, upgrade_database
+from .models import Envelope
+from .storage import EnvelopeStore
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What start-up cleaned."""
+
+    partial_uploads_removed: int
+    orphan_envelopes_removed: int
+
+
+def prepare_instance(config: Config) -> Prepared:
+    """`alembic upgrade head`, then remove partial uploads and envelope files without a row.
+
+    An envelope file without a row is a submission whose database commit never happened
+    (a crash between the rename and the commit): the source was shown an error, not a
+    receipt. Run this only while no worker is serving this instance's storage.
+    """
+    engine = make_engine(config.database_url)
+    try:
+        upgrade_database(engine)
+        store = EnvelopeStore(config.storage_dir)
+        partial = store.cleanup_tmp()
+        with make_sessionmaker(engine)() as session:
+            known = set(session.scalars(select(Envelope.id)))
+        orphans = [envelope_id for envelope_id in store.ids() if envelope_id not in known]
+        for envelope_id in orphans:
+            store.delete(envelope_id)
+    finally:
+        engine.dispose()
+    return Prepared(partial, len(orphans))
