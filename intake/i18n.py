@@ -97,9 +97,9 @@ def keep_language_in_url(endpoint: str | None, values: dict[str, Any]) -> None:
     and redirects (after a submission and a login too)."""
     if endpoint == "static" or LANG_PARAM in values or not has_request_context():
         return
-    language = current_language()
-    if language != DEFAULT_LANGUAGE:
-        values[LANG_PARAM] = language.tag
+    chosen = find_language(request.args.get(LANG_PARAM))
+    if chosen is not None:
+        values[LANG_PARAM] = chosen.tag
 
 
 @dataclass(frozen=True)

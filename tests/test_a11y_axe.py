@@ -1,0 +1,178 @@
+"""Accessibility of the source pages, in a real headless Chromium: axe-core (from the npm
+registry, pinned in tests/a11y/package-lock.json) finds no serious or critical violation,
+and the whole journey works with the keyboard alone, with JavaScript off."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+A11Y = Path(__file__).resolve().parent / "a11y"
+CHROMIUM = "/usr/bin/chromium"
+LANGUAGES = ["en", "zh-Hans", "ug"]
+BLOCKING = ("serious", "critical")
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe.min.js, installed by `npm ci` from the committed lock file into a cache dir."""
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.skip("npm is not installed")
+    lock = (A11Y / "package-lock.json").read_bytes()
+    key = hashlib.sha256(lock + (A11Y / "package.json").read_bytes()).hexdigest()[:16]
+    cache_root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    target = cache_root / "sealdrop-tests" / f"axe-{key}"
+    script = target / "node_modules" / "axe-core" / "axe.min.js"
+    if not script.exists():
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy(A11Y / "package.json", target / "package.json")
+        shutil.copy(A11Y / "package-lock.json", target / "package-lock.json")
+        subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
+            cwd=target,
+            check=True,
+            timeout=600,
+        )
+    return script.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def database_url() -> None:
+    """Pages, not databases: the instance's SQLite is enough."""
+    return None
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log, as in production."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Log nothing."""
+
+
+@pytest.fixture
+def served(app: Any) -> Iterator[str]:
+    """The source app on a loopback port (Werkzeug's threaded server); its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM)
+        yield launched
+        launched.close()
+
+
+def violations(page: Any, axe_source: str) -> list[str]:
+    """axe's serious and critical violations on the page as it is now."""
+    page.evaluate(axe_source)
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:5]}"
+        for v in result["violations"]
+        if v["impact"] in BLOCKING
+    ]
+
+
+@pytest.mark.parametrize("tag", LANGUAGES)
+def test_axe_finds_no_serious_violation_on_the_source_pages(
+    browser: Any, served: str, axe_source: str, tag: str
+) -> None:
+    # axe needs JavaScript to run; the pages have none of their own (CSP forbids it), so a
+    # JavaScript-enabled context sees exactly what Tor Browser at Safest sees.
+    context = browser.new_context(java_script_enabled=True)
+    page = context.new_page()
+    found: dict[str, list[str]] = {}
+    try:
+        page.goto(f"{served}/?lang={tag}")
+        found["landing"] = violations(page, axe_source)
+        page.fill("#narrative", "Test: they took my brother away.")
+        page.click("button[type=submit]")
+        page.wait_for_selector(".receipt")
+        receipt = page.inner_text(".receipt bdi")
+        found["receipt"] = violations(page, axe_source)
+        page.goto(f"{served}/login?lang={tag}")
+        found["login"] = violations(page, axe_source)
+        page.fill("#receipt", "12ab")
+        page.click("button[type=submit]")
+        page.wait_for_selector("#receipt-error")
+        found["login error"] = violations(page, axe_source)
+        page.fill("#receipt", receipt)
+        page.click("button[type=submit]")
+        page.wait_for_selector("#narrative")
+        found["source"] = violations(page, axe_source)
+        page.goto(f"{served}/no-such-page?lang={tag}")
+        found["404"] = violations(page, axe_source)
+    finally:
+        context.close()
+    assert {name: v for name, v in found.items() if v} == {}
+
+
+def active(page: Any) -> str:
+    """A short description of the focused element."""
+    return str(
+        page.evaluate(
+            "() => { const e = document.activeElement;"
+            " return e.tagName.toLowerCase() + '#' + (e.id || e.getAttribute('name') || ''); }"
+        )
+    )
+
+
+def tab_to(page: Any, target: str, limit: int = 200) -> list[str]:
+    """Press Tab until `target` (tag#id) has focus; the elements passed on the way."""
+    seen = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        seen.append(active(page))
+        if seen[-1] == target:
+            return seen
+    raise AssertionError(f"{target} never got focus; focus went through {seen}")
+
+
+def test_keyboard_alone_submits_and_logs_in_with_visible_focus(browser: Any, served: str) -> None:
+    context = browser.new_context(java_script_enabled=True)
+    page = context.new_page()
+    try:
+        page.goto(f"{served}/?lang=ug")
+        passed = tab_to(page, "textarea#narrative")
+        # The language links come first and can all be reached.
+        assert sum(1 for name in passed if name.startswith("a#")) >= 6
+        outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+        assert outline not in ("none", "")  # focus is visible
+        page.keyboard.type("Keyboard only.")
+        tab_to(page, "button#")
+        page.keyboard.press("Enter")
+        page.wait_for_selector(".receipt")
+        receipt = page.inner_text(".receipt bdi")
+        assert page.evaluate("document.documentElement.dir") == "rtl"
+        page.goto(f"{served}/login?lang=ug")
+        tab_to(page, "input#receipt")
+        page.keyboard.type(receipt)
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/source?lang=ug")
+    finally:
+        context.close()
