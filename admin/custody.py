@@ -90,11 +90,17 @@ def verify(db: sqlite3.Connection) -> ChainCheck:
     return ChainCheck(count, None, None)
 
 
+def _as_dict(row: sqlite3.Row) -> dict[str, Any]:
+    return {k: (json.loads(row[k]) if k == "details" else row[k]) for k in row.keys()}  # noqa: SIM118
+
+
 def entries_for(db: sqlite3.Connection, objects: list[str]) -> list[dict[str, Any]]:
     """Entries about any of `objects`, in log order."""
-    marks = ",".join("?" * len(objects))
-    rows = db.execute(f"SELECT * FROM custody WHERE object IN ({marks}) ORDER BY seq", objects)  # noqa: S608 - only placeholders
-    return [
-        {k: (json.loads(r[k]) if k == "details" else r[k]) for k in r.keys()}  # noqa: SIM118
-        for r in rows
-    ]
+    wanted = set(objects)
+    rows = db.execute("SELECT * FROM custody ORDER BY seq")
+    return [_as_dict(r) for r in rows if r["object"] in wanted]
+
+
+def all_entries(db: sqlite3.Connection) -> list[dict[str, Any]]:
+    """The whole log, in order."""
+    return [_as_dict(r) for r in db.execute("SELECT * FROM custody ORDER BY seq")]

@@ -64,11 +64,11 @@ def instance_fingerprint(key: VerifyKey) -> str:
     return fingerprint_digits(key.encode(RawEncoder))
 
 
-def scan_bundle(path: Path) -> Manifest:
+def scan_bundle(path: Path, advance: Callable[[int], None]) -> Manifest:
     """Check a bundle's whole structure without decrypting anything."""
     try:
         with open(path, "rb") as src:
-            reader = BundleReader(src)
+            reader = BundleReader(_Counting(src, advance))
             for _entry, _body in reader.entries():
                 pass
             return reader.manifest
@@ -164,12 +164,22 @@ def _checked_metadata(
     }
 
 
-def _tip_for(db: sqlite3.Connection, meta: dict[str, Any], source_id: str, instance: str) -> int:
+def _tip_for(
+    db: sqlite3.Connection, meta: dict[str, Any], envelope_id: str, source_id: str, instance: str
+) -> int:
+    """The tip of this envelope's submission, made on first sight."""
     row = db.execute(
-        "SELECT tip_id FROM tips WHERE submission_id = ?", (meta["submission_id"],)
+        "SELECT tip_id, source_id, narrative FROM tips WHERE submission_id = ?",
+        (meta["submission_id"],),
     ).fetchone()
     if row is not None:
-        return int(row[0])
+        clash = row["source_id"] != source_id or (
+            meta["kind"] == "message" and row["narrative"] is not None
+        )
+        if not clash:
+            return int(row["tip_id"])
+        # Never mix two sources, or two messages, into one tip: keep this one apart.
+        meta["submission_id"] = envelope_id
     cur = db.execute(
         "INSERT INTO tips (submission_id, source_id, instance_id, received, imported)"
         " VALUES (?, ?, ?, ?, ?)",
@@ -227,7 +237,7 @@ def _import_one(
     except CryptoError as exc:
         raise SkipEnvelope(str(exc)) from exc
     db = vault.db
-    tip = _tip_for(db, meta, entry.source_id, manifest.instance_id)
+    tip = _tip_for(db, meta, entry.envelope_id, entry.source_id, manifest.instance_id)
     db.execute(
         "INSERT INTO envelopes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (

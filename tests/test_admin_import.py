@@ -306,3 +306,35 @@ def test_bundle_is_read_from_a_stream_in_order(tmp_path: Path) -> None:
     path = instance.bundle(tmp_path / "b.sdb", envelopes)
     reader = BundleReader(io.BytesIO(path.read_bytes()), instance.signing_key.verify_key)
     assert [e.envelope_id for e, _ in reader.entries()] == [e.envelope_id for e in envelopes]
+
+
+def test_a_submission_id_reused_by_another_source_never_merges_tips(
+    admin: AdminRunner, tmp_path: Path
+) -> None:
+    from crypto.encoding import b64encode
+    from crypto.envelope import Sealer
+
+    instance = FakeInstance(admin.identity())
+    sealer = Sealer(list(admin.identity().recipients))
+    shared = "ab" * 16
+    envelopes = []
+    for text in ("from source one", "from source two"):
+        source = Source()
+        instance.sources[source.source_id] = source.reply_key.public_key
+        meta = {
+            "kind": "message",
+            "source_id": source.source_id,
+            "reply_public_key": b64encode(bytes(source.reply_key.public_key)),
+            "received": "2024-05-01",
+            "submission_id": shared,
+            "answers": {},
+        }
+        envelopes.append(
+            SealedEnvelope(
+                f"{len(envelopes):032x}", source.source_id, sealer.seal_bytes(text.encode(), meta)
+            )
+        )
+    result = admin("import", str(instance.bundle(tmp_path / "b.sdb", envelopes)))
+    assert result.exit_code == 0, result.output
+    tips = json.loads(admin("inbox", "--json").stdout)["tips"]
+    assert sorted(t["first_words"] for t in tips) == ["from source one", "from source two"]

@@ -120,14 +120,17 @@ def silent_option(func: F) -> F:
 @contextlib.contextmanager
 def progress_bar(total: int, description: str, silent: bool) -> Iterator[Callable[[int], None]]:
     """A byte progress bar on stderr; yields advance(n)."""
+    stderr = err_console()
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         DownloadColumn(),
         TimeRemainingColumn(),
-        console=err_console(),
+        console=stderr,
         disable=silent,
         transient=False,
+        # A refresh thread only helps a person watching a terminal.
+        auto_refresh=stderr.is_terminal,
     ) as progress:
         task = progress.add_task(description, total=total)
 

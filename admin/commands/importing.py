@@ -119,7 +119,12 @@ def import_(
     """
     if ack_out is not None:
         _check_ack_target(ack_out)
-    manifest = scan_bundle(bundle)
+    try:
+        size = bundle.stat().st_size
+    except OSError:
+        size = 0  # scan_bundle explains what is wrong with the path
+    with progress_bar(size, "Checking bundle", silent or as_json) as advance:
+        manifest = scan_bundle(bundle, advance)
     with unlocked(vault_dir, passphrase_file, actor) as vault:
         new_instance = check_instance(vault, manifest, trust_new_instance)
         vault.recipient_key()

@@ -60,12 +60,7 @@ def log(
         sealdrop-admin log --vault /media/vault --object case:1
     """
     with unlocked(vault_dir, passphrase_file, actor) as vault:
-        if obj:
-            entries = custody.entries_for(vault.db, [obj])
-        else:
-            entries = custody.entries_for(
-                vault.db, [r[0] for r in vault.db.execute("SELECT DISTINCT object FROM custody")]
-            )
+        entries = custody.entries_for(vault.db, [obj]) if obj else custody.all_entries(vault.db)
     if as_json:
         print_json({"entries": entries})
         return
