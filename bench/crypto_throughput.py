@@ -2,7 +2,7 @@
 
 Run: `python -m bench crypto`. Settings (environment): SEALDROP_BENCH_MIB (data size,
 default 256), SEALDROP_BENCH_RSS_MIB (size streamed for the memory figure, default 1024),
-SEALDROP_BENCH_REPEAT (runs per figure, best kept, default 3).
+SEALDROP_BENCH_REPEAT (rounds, best kept, default 3).
 
 Throughput is in MB/s (10**6 bytes per second) of plaintext. The raw figures push/pull the
 same data through PyNaCl's secretstream in 64 KiB chunks, in the same process and run, so
@@ -39,16 +39,6 @@ class NullSink:
         return len(data)
 
 
-def _best(repeat: int, work: Callable[[], object]) -> float:
-    """Shortest wall time of `repeat` runs, in seconds."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def raw_push(data: bytes, key: bytes) -> tuple[bytes, list[bytes]]:
     """Encrypt `data` as plain secretstream chunks of 64 KiB (no envelope, no hashing)."""
     state = sodium.crypto_secretstream_xchacha20poly1305_state()
@@ -83,34 +73,41 @@ def raw_pull(header: bytes, chunks: list[bytes], key: bytes) -> None:
 
 
 def throughput(size: int, repeat: int) -> list[tuple[str, float, float]]:
-    """(operation, MB/s, ratio to raw) for seal, open and the raw cipher both ways."""
+    """(operation, MB/s, ratio to raw) for seal, open and the raw cipher both ways.
+
+    The four are interleaved and the best of `repeat` rounds kept, so that load from other
+    processes on a shared machine touches them alike."""
     data = os.urandom(size)
     key = os.urandom(32)
     recipient = PrivateKey.generate()
     sealer, opener = Sealer([recipient.public_key]), Opener([recipient])
     metadata = {"kind": "file", "filename": "bench.bin"}
-
-    push_time = _best(repeat, lambda: raw_push_discarding(data, key))
-    seal_time = _best(repeat, lambda: sealer.seal(io.BytesIO(data), NullSink(), metadata))
-
     header, chunks = raw_push(data, key)
-    pull_time = _best(repeat, lambda: raw_pull(header, chunks, key))
-    chunks.clear()
-
     sealed = io.BytesIO()
     sealer.seal(io.BytesIO(data), sealed, metadata)
     envelope = sealed.getvalue()
     del sealed
-    open_time = _best(repeat, lambda: opener.open(io.BytesIO(envelope), NullSink()))
+    work: dict[str, Callable[[], object]] = {
+        "push": lambda: raw_push_discarding(data, key),
+        "seal": lambda: sealer.seal(io.BytesIO(data), NullSink(), metadata),
+        "pull": lambda: raw_pull(header, chunks, key),
+        "open": lambda: opener.open(io.BytesIO(envelope), NullSink()),
+    }
+    best = dict.fromkeys(work, float("inf"))
+    for _ in range(repeat):
+        for name, run_once in work.items():
+            start = time.perf_counter()
+            run_once()
+            best[name] = min(best[name], time.perf_counter() - start)
 
-    def mbps(seconds: float) -> float:
-        return size / seconds / 1e6
+    def mbps(name: str) -> float:
+        return size / best[name] / 1e6
 
     return [
-        ("raw secretstream push, 64 KiB", mbps(push_time), 1.0),
-        ("Sealer.seal", mbps(seal_time), push_time / seal_time),
-        ("raw secretstream pull, 64 KiB", mbps(pull_time), 1.0),
-        ("Opener.open", mbps(open_time), pull_time / open_time),
+        ("raw secretstream push, 64 KiB", mbps("push"), 1.0),
+        ("Sealer.seal", mbps("seal"), best["push"] / best["seal"]),
+        ("raw secretstream pull, 64 KiB", mbps("pull"), 1.0),
+        ("Opener.open", mbps("open"), best["pull"] / best["open"]),
     ]
 
 
@@ -150,7 +147,9 @@ def run() -> None:
     size = int(os.environ.get("SEALDROP_BENCH_MIB", "256")) * MiB
     rss_size = int(os.environ.get("SEALDROP_BENCH_RSS_MIB", "1024")) * MiB
     repeat = int(os.environ.get("SEALDROP_BENCH_REPEAT", "3"))
-    print(f"{size // MiB} MiB of random data, best of {repeat} runs, {os.cpu_count()} CPUs")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"{size // MiB} MiB of random data, best of {repeat} rounds, {os.cpu_count()} CPUs")
+    print(f"load average before: {load} (figures are wall time: other load lowers them)")
     print(f"{'operation':<32}{'MB/s':>8}{'x raw':>8}")
     for name, speed, ratio in throughput(size, repeat):
         print(f"{name:<32}{speed:>8.0f}{ratio:>8.2f}")

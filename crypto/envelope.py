@@ -16,8 +16,11 @@ import hashlib
 import hmac
 import io
 import os
+import queue
 import re
 import struct
+import threading
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -44,11 +47,13 @@ SEALED_CHUNK_BYTES = CHUNK_BYTES + TAG_BYTES
 FRAME_BYTES = 64 * 1024
 MAX_METADATA_BYTES = 1024 * 1024
 MAX_TRAILER_BYTES = 1024
+_READ_BYTES = 256 * 1024  # Sealer.seal reads this much at a time: fewer, larger hash updates
+_GATHER_BYTES = 16 * 1024  # writes smaller than this are gathered before framing
 
 _TAG_MESSAGE = sodium.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE
 _TAG_FINAL = sodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL
 _U32 = struct.Struct(">I")
-_ZEROS = bytes(CHUNK_BYTES)
+_ZEROS = memoryview(bytes(CHUNK_BYTES))
 _SHA256_HEX = re.compile("[0-9a-f]{64}")
 
 
@@ -72,6 +77,76 @@ def padme(length: int) -> int:
     mantissa_bits = exponent - exponent.bit_length()
     mask = (1 << mantissa_bits) - 1
     return (length + mask) & ~mask
+
+
+class _Sha256:
+    """SHA-256 of a stream. Past the first few hundred KiB, updates run on a helper thread,
+    so hashing overlaps the cipher on another core (hashlib and PyNaCl release the GIL).
+    Callers pass bytes they will not change."""
+
+    INLINE_BYTES = 256 * 1024  # small contents are hashed at once: no thread to start
+    BATCH_BYTES = 256 * 1024  # handed over in batches: fewer thread switches
+    QUEUE_DEPTH = 8  # bounds what waits to be hashed, so memory stays constant
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+        self._inline = 0
+        self._batch: list[bytes] = []
+        self._batch_bytes = 0
+        self._queue: queue.Queue[list[bytes] | None] | None = None
+        self._finalizer: weakref.finalize[Any, Any] | None = None
+
+    @staticmethod
+    def _work(hash_: Any, batches: queue.Queue[list[bytes] | None]) -> None:
+        while (batch := batches.get()) is not None:
+            for data in batch:
+                hash_.update(data)
+
+    @staticmethod
+    def _stop(batches: queue.Queue[list[bytes] | None], thread: threading.Thread) -> None:
+        batches.put(None)
+        thread.join()
+
+    def _start(self) -> queue.Queue[list[bytes] | None]:
+        batches: queue.Queue[list[bytes] | None] = queue.Queue(self.QUEUE_DEPTH)
+        thread = threading.Thread(target=self._work, args=(self._hash, batches), daemon=True)
+        thread.start()
+        # An abandoned writer or reader must not leave its thread waiting forever.
+        self._finalizer = weakref.finalize(self, self._stop, batches, thread)
+        self._finalizer.atexit = False
+        return batches
+
+    def update(self, data: bytes) -> None:
+        """Add `data` (immutable: it may be hashed after this returns)."""
+        if self._queue is None and self._inline + len(data) <= self.INLINE_BYTES:
+            self._inline += len(data)
+            self._hash.update(data)
+            return
+        self._batch.append(data)
+        self._batch_bytes += len(data)
+        if self._batch_bytes >= self.BATCH_BYTES:
+            if self._queue is None:
+                self._queue = self._start()
+            self._queue.put(self._batch)
+            self._batch = []
+            self._batch_bytes = 0
+
+    def close(self) -> None:
+        """Hash what is still waiting and end the helper thread."""
+        if self._queue is not None and self._finalizer is not None:
+            self._queue.put(self._batch)
+            self._finalizer()
+            self._queue = None
+        else:
+            for data in self._batch:
+                self._hash.update(data)
+        self._batch = []
+        self._batch_bytes = 0
+
+    def hexdigest(self) -> str:
+        """The digest of everything added."""
+        self.close()
+        return self._hash.hexdigest()
 
 
 def _subkey(file_key: bytes, person: bytes) -> bytes:
@@ -122,7 +197,7 @@ class Sealer:
     def seal(self, src: Readable, dst: Writable, metadata: Mapping[str, Any]) -> SealResult:
         """Seal everything readable from `src` into `dst`, in constant memory."""
         with self.writer(dst, metadata) as env:
-            while block := src.read(FRAME_BYTES):
+            while block := src.read(_READ_BYTES):
                 env.write(block)
         return env.result
 
@@ -152,49 +227,81 @@ class EnvelopeWriter:
         )
         self._written = 0
         self._out(header + _header_mac(file_key, header) + stream_header)
-        self._pending = bytearray()  # plaintext not yet pushed (kept <= one chunk)
+        # Plaintext not yet pushed (at most one chunk), as views of bytes we own: joining
+        # them is the one copy made before the cipher.
+        self._plain_parts: list[memoryview] = []
+        self._plain_fill = 0
         self._plain_length = 0
-        self._frame = bytearray()  # content not yet framed
-        self._hash = hashlib.sha256()
+        # Content of the frame being filled: its length prefix is known only once it is full.
+        self._frame_parts: list[memoryview] = []
+        self._frame_fill = 0
+        self._small = bytearray()  # small writes gathered, so the part lists stay short
+        self._hash = _Sha256()
         self._size = 0
         self._result: SealResult | None = None
         self._closed = False
-        self._emit(_U32.pack(len(meta)) + meta)
+        self._emit(memoryview(_U32.pack(len(meta)) + meta))
 
     def _out(self, data: bytes) -> None:
         self._dst.write(data)
         self._written += len(data)
 
-    def _emit(self, plain: bytes | bytearray | memoryview) -> None:
-        self._pending += plain
+    def _push(self, tag: int) -> None:
+        chunk = b"".join(self._plain_parts)
+        self._plain_parts.clear()
+        self._plain_fill = 0
+        self._out(sodium.crypto_secretstream_xchacha20poly1305_push(self._state, chunk, None, tag))
+
+    def _emit(self, plain: memoryview) -> None:
         self._plain_length += len(plain)
-        # Keep at least one byte back: only close() knows which chunk is the last.
-        if len(self._pending) > CHUNK_BYTES:
-            view = memoryview(self._pending)
-            cut = ((len(self._pending) - 1) // CHUNK_BYTES) * CHUNK_BYTES
-            for start in range(0, cut, CHUNK_BYTES):
-                self._out(
-                    sodium.crypto_secretstream_xchacha20poly1305_push(
-                        self._state, bytes(view[start : start + CHUNK_BYTES]), None, _TAG_MESSAGE
-                    )
-                )
-            view.release()
-            del self._pending[:cut]
+        # Push a full chunk only once more plaintext follows: only close() knows the last.
+        while self._plain_fill + len(plain) > CHUNK_BYTES:
+            take = CHUNK_BYTES - self._plain_fill
+            self._plain_parts.append(plain[:take])
+            self._push(_TAG_MESSAGE)
+            plain = plain[take:]
+        if plain:
+            self._plain_parts.append(plain)
+            self._plain_fill += len(plain)
+
+    def _end_frame(self) -> None:
+        self._emit(memoryview(_U32.pack(self._frame_fill)))
+        for part in self._frame_parts:
+            self._emit(part)
+        self._frame_parts.clear()
+        self._frame_fill = 0
+
+    def _add(self, block: bytes) -> None:
+        """Hash and frame content; `block` is ours now and never changes."""
+        self._hash.update(block)
+        self._size += len(block)
+        view = memoryview(block)
+        while view:
+            piece = view[: FRAME_BYTES - self._frame_fill]
+            self._frame_parts.append(piece)
+            self._frame_fill += len(piece)
+            view = view[len(piece) :]
+            if self._frame_fill == FRAME_BYTES:
+                self._end_frame()
+
+    def _add_small(self) -> None:
+        if self._small:
+            self._add(bytes(self._small))
+            self._small.clear()
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
-        """Add content bytes."""
+        """Add content bytes. The writer keeps its own copy: the caller may reuse `data`."""
         if self._closed:
             raise ValueError("write to a closed envelope")
-        self._hash.update(data)
-        self._size += len(data)
-        self._frame += data
-        if len(self._frame) >= FRAME_BYTES:
-            view = memoryview(self._frame)
-            cut = (len(self._frame) // FRAME_BYTES) * FRAME_BYTES
-            for start in range(0, cut, FRAME_BYTES):
-                self._emit(_U32.pack(FRAME_BYTES) + view[start : start + FRAME_BYTES])
-            view.release()
-            del self._frame[:cut]
+        if type(data) is not bytes:
+            data = bytes(data)
+        if len(data) < _GATHER_BYTES:
+            self._small += data
+            if len(self._small) >= _GATHER_BYTES:
+                self._add_small()
+        else:
+            self._add_small()
+            self._add(data)
         return len(data)
 
     def close(self) -> SealResult:
@@ -204,31 +311,28 @@ class EnvelopeWriter:
         if self._closed:
             raise ValueError("envelope was aborted")
         self._closed = True
-        if self._frame:
-            self._emit(_U32.pack(len(self._frame)) + self._frame)
-            self._frame.clear()
+        self._add_small()
+        if self._frame_fill:
+            self._end_frame()
         digest = self._hash.hexdigest()
         trailer = canonical_json({"sha256": digest, "size": self._size})
-        self._emit(_U32.pack(0) + _U32.pack(len(trailer)) + trailer)
+        self._emit(memoryview(_U32.pack(0) + _U32.pack(len(trailer)) + trailer))
         padding = padme(self._plain_length) - self._plain_length
         while padding:
             step = min(padding, CHUNK_BYTES)
             self._emit(_ZEROS[:step])
             padding -= step
-        self._out(
-            sodium.crypto_secretstream_xchacha20poly1305_push(
-                self._state, bytes(self._pending), None, _TAG_FINAL
-            )
-        )
-        self._pending.clear()
+        self._push(_TAG_FINAL)
         self._result = SealResult(self._size, digest, self._written)
         return self._result
 
     def abort(self) -> None:
         """Stop without finishing; the caller discards what was written."""
         self._closed = True
-        self._pending.clear()
-        self._frame.clear()
+        self._plain_parts.clear()
+        self._frame_parts.clear()
+        self._small.clear()
+        self._hash.close()
 
     @property
     def result(self) -> SealResult:
@@ -344,14 +448,15 @@ class _PlainStream:
             self._pos += size
             self.total += size
             return data
-        parts = [self._buf[self._pos :]]
+        # Views, so that the join below is the only copy.
+        parts: list[bytes | memoryview] = [memoryview(self._buf)[self._pos :]]
         need = size - available
         while need:
             chunk = next(self._chunks, None)
             if chunk is None:
                 raise PayloadError("payload ends early: malformed envelope")
             if len(chunk) >= need:
-                parts.append(chunk[:need])
+                parts.append(memoryview(chunk)[:need])
                 self._buf, self._pos = chunk, need
                 need = 0
             else:
@@ -410,7 +515,7 @@ class EnvelopeReader:
         except nacl.exceptions.CryptoError as exc:  # pragma: no cover - libsodium never fails here
             raise HeaderError("invalid stream header") from exc
         self._plain = _PlainStream(src, state)
-        self._hash = hashlib.sha256()
+        self._hash = _Sha256()
         self._size = 0
         self._content_done = False
         self._frame_left = 0

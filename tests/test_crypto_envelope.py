@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
 import itertools
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -467,3 +470,54 @@ def test_close_is_idempotent_and_result_needs_close() -> None:
 def test_oversized_metadata_is_refused_when_sealing() -> None:
     with pytest.raises(FormatError, match="1 MiB"):
         seal(b"", {"answers": "x" * (1024 * 1024)})
+
+
+# --- the SHA-256 helper thread ----------------------------------------------------------
+
+
+def _helper_threads() -> int:
+    return sum(1 for t in threading.enumerate() if t.daemon and t is not threading.main_thread())
+
+
+def test_large_content_hashes_on_a_helper_thread_that_ends() -> None:
+    before = _helper_threads()
+    writer = Sealer([KEY.public_key]).writer(io.BytesIO(), META)
+    writer.write(os.urandom(2 * MiB))
+    assert _helper_threads() == before + 1
+    writer.close()
+    assert _helper_threads() == before
+
+
+@pytest.mark.parametrize("how", ["abort", "abandon"])
+def test_aborted_or_abandoned_writer_leaves_no_thread(how: str) -> None:
+    before = _helper_threads()
+    writer = Sealer([KEY.public_key]).writer(io.BytesIO(), META)
+    writer.write(os.urandom(2 * MiB))
+    if how == "abort":
+        writer.abort()
+    else:
+        del writer
+        gc.collect()
+    assert _helper_threads() == before
+
+
+def test_abandoned_reader_leaves_no_thread() -> None:
+    envelope = seal(os.urandom(3 * MiB))
+    before = _helper_threads()
+    reader = Opener([KEY]).reader(io.BytesIO(envelope))
+    for _ in range(20):
+        reader.read()
+    assert _helper_threads() == before + 1
+    del reader
+    gc.collect()
+    assert _helper_threads() == before
+
+
+def test_concurrent_seals_and_opens_stay_apart() -> None:
+    contents = [os.urandom(MiB + i * 7919) for i in range(6)]
+
+    def round_trip(content: bytes) -> bytes:
+        return open_env(seal(content))[1]
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        assert list(pool.map(round_trip, contents)) == contents
