@@ -56,7 +56,7 @@ def _clean_with_pillow(src: Path, dst: Path) -> bool:
         if palette is not None:
             clean.putpalette(palette)
         clean.save(dst, format=fmt)
-    except (UnidentifiedImageError, OSError, ValueError, KeyError):
+    except (UnidentifiedImageError, OSError, ValueError, KeyError, Image.DecompressionBombError):
         dst.unlink(missing_ok=True)
         return False
     return True

@@ -22,9 +22,9 @@ from nacl.encoding import RawEncoder
 from nacl.signing import VerifyKey
 
 from crypto.bundle import BundleReader, BundleTruncated, Manifest, ManifestEntry
-from crypto.encoding import b64encode
+from crypto.encoding import b64decode, b64encode
 from crypto.envelope import Opener
-from crypto.errors import CryptoError
+from crypto.errors import CryptoError, FormatError
 from crypto.keys import fingerprint_digits, signer_from_text, signer_to_text
 
 from . import custody
@@ -151,6 +151,11 @@ def _checked_metadata(
     filename = meta.get("filename") if kind == "file" else None
     if filename is not None and not isinstance(filename, str):
         raise SkipEnvelope("its filename is malformed")
+    reply_key = meta.get("reply_public_key")
+    try:
+        b64decode(str(reply_key), 32)
+    except FormatError:
+        reply_key = None
     content_type = meta.get("content_type")
     language = meta.get("language")
     return {
@@ -161,6 +166,7 @@ def _checked_metadata(
         "filename": filename or (f"{entry.envelope_id}.bin" if kind == "file" else None),
         "content_type": content_type if isinstance(content_type, str) else None,
         "language": language if isinstance(language, str) else None,
+        "reply_key": reply_key,
     }
 
 
@@ -254,6 +260,12 @@ def _import_one(
     )
     if meta["kind"] == "message":
         _record_message(db, tip, meta, text)
+    if meta["reply_key"] is not None:
+        # The signed manifest is preferred; this only fills in a source it did not list.
+        db.execute(
+            "INSERT OR IGNORE INTO sources VALUES (?, ?, ?, ?)",
+            (entry.source_id, manifest.instance_id, meta["reply_key"], custody.now()),
+        )
     custody.append(
         db,
         vault.actor,

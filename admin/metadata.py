@@ -12,7 +12,6 @@ GPS_IFD = 0x8825
 EXIF_IFD = 0x8769
 DATE_TIME_ORIGINAL = 0x9003
 MAKE, MODEL, DATE_TIME = 0x010F, 0x0110, 0x0132
-MAX_IMAGE_PIXELS = 200_000_000
 
 
 def _degrees(value: Any, ref: Any) -> float | None:
@@ -26,7 +25,6 @@ def _degrees(value: Any, ref: Any) -> float | None:
 
 def image_metadata(data: bytes) -> dict[str, Any] | None:
     """EXIF date, GPS and camera of an image, or None if it is not an image Pillow reads."""
-    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     try:
         with Image.open(io.BytesIO(data)) as img:
             exif = img.getexif()

@@ -108,6 +108,7 @@ def create_vault(
         for name, key in (("recipient", recipient), ("signing", signing), ("vault", vault_key)):
             text = lock_private_key(key, passphrase, cost)
             write_private(root / "keys" / f"{name}.key", text.encode("ascii"))
+        (root / "vault.lock").touch(mode=0o600)
         db = sqlite3.connect(":memory:")
         create_schema(db)
         db.commit()

@@ -132,11 +132,11 @@ def _takes_actor(args: Sequence[str]) -> bool:
 
 
 def tree_digest(root: Path) -> dict[str, str]:
-    """Every file under root (except the lock file) and its SHA-256: 'nothing changed' checks."""
+    """Every file under root and its SHA-256: for 'nothing changed' checks."""
     return {
         p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and p.name != "vault.lock"
+        if p.is_file()
     }
 
 

@@ -142,3 +142,20 @@ def test_replies_are_in_the_custody_log(
     actions = [(e["action"], e["object"]) for e in entries]
     assert ("reply", f"source:{source.source_id}") in actions
     assert ("export-replies", "replies") in actions
+
+
+def test_reply_key_from_the_sealed_metadata_when_the_manifest_lacks_it(
+    tmp_path: Path, admin_kdf: Argon2Cost
+) -> None:
+    admin = make_vault(tmp_path)
+    instance = FakeInstance(admin.identity())
+    source = Source()
+    envelopes = instance.submit(source, "hello")
+    instance.sources.clear()  # a manifest that lists no reply keys
+    assert admin("import", str(instance.bundle(tmp_path / "b.sdb", envelopes))).exit_code == 0
+    assert admin("reply", source.source_id[:8], "--message", "hi").exit_code == 0
+    out = tmp_path / "r.sdr"
+    admin("export-replies", "--out", str(out))
+    with open(out, "rb") as src:
+        replies = read_reply_bundle(src, admin.identity().signer, instance.instance_id)
+    assert open_reply(replies[0].sealed, source.reply_key) == "hi"
