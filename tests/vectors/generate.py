@@ -198,6 +198,14 @@ def cases() -> list[tuple[str, dict[str, str], bytes]]:
         out.append((name, _fields(expect, key, comment), data))
 
     ok("success_empty", b"", envelope(b""), "empty content, empty metadata object")
+    example = header([ALICE.public_key]) + payload(plaintext(b"hi", b'{"kind":"message"}'))
+    ok(
+        "success_spec_example",
+        b"hi",
+        example,
+        "the worked example in docs/envelope-format.md: content 'hi', "
+        'metadata {"kind":"message"}',
+    )
     small = "你好, Sealdrop! A short tip.".encode()
     ok("success_small", small, envelope(small, META), "a short message with metadata")
     ok(
