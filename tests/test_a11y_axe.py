@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -132,6 +133,19 @@ def test_axe_finds_no_serious_violation_on_the_source_pages(
     assert {name: v for name, v in found.items() if v} == {}
 
 
+def luminance(rgb: str) -> float:
+    """Relative luminance of a CSS rgb()/rgba() colour (WCAG 2 definition)."""
+    channels = [int(x) / 255 for x in re.findall(r"\d+", rgb)[:3]]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(first: str, second: str) -> float:
+    """WCAG contrast ratio of two colours."""
+    high, low = sorted((luminance(first), luminance(second)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
 def active(page: Any) -> str:
     """A short description of the focused element."""
     return str(
@@ -161,8 +175,15 @@ def test_keyboard_alone_submits_and_logs_in_with_visible_focus(browser: Any, ser
         passed = tab_to(page, "textarea#narrative")
         # The language links come first and can all be reached.
         assert sum(1 for name in passed if name.startswith("a#")) >= 6
-        outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
-        assert outline not in ("none", "")  # focus is visible
+        style = page.evaluate(
+            "() => { const s = getComputedStyle(document.activeElement);"
+            " return [s.outlineStyle, s.outlineColor, s.outlineWidth]; }"
+        )
+        assert style[0] not in ("none", "")  # focus is visible...
+        assert float(style[2].removesuffix("px")) >= 2
+        assert contrast(style[1], "rgb(255, 255, 255)") >= 3  # ...against the page (WCAG 1.4.11)
+        font = page.evaluate("() => getComputedStyle(document.body).fontFamily")
+        assert font.startswith('"Noto Naskh Arabic"')
         page.keyboard.type("Keyboard only.")
         tab_to(page, "button#")
         page.keyboard.press("Enter")

@@ -164,6 +164,10 @@ def test_the_language_sticks_through_submit_login_reply_page_and_logout(
     assert_reads_as(tag, receipt_page)
     receipt = receipt_of(response.data)
     assert f'<bdi dir="ltr">{receipt}</bdi>' in receipt_page
+    # The receipt is shown once: switching language must not navigate away from it.
+    language_links = re.findall(r"<a [^>]*hreflang=[^>]*>", receipt_page)
+    assert len(language_links) == len(TAGS)
+    assert all('target="_blank"' in link for link in language_links)
     login_links = [u for u in forms_and_links(receipt_page) if u.startswith("/login")]
     assert login_links
     assert lang_in(login_links[0]) == tag
@@ -310,3 +314,21 @@ def test_every_page_stays_within_30_kb(client: FlaskClient, app: Flask, tag: str
         sizes[name] = len(html.encode("utf-8"))
     too_big = {name: size + stylesheet for name, size in sizes.items()}
     assert {n: s for n, s in too_big.items() if s > MAX_PAGE_BYTES} == {}
+
+
+BUNDLED_FONT = {
+    "zh-Hans": "Noto Sans SC",
+    "zh-Hant": "Noto Sans TC",
+    "ug": "Noto Naskh Arabic",
+    "bo": "Noto Serif Tibetan",
+}
+
+
+def test_stylesheet_uses_tor_browser_fonts_and_no_web_fonts(client: FlaskClient) -> None:
+    css = page_of(client.get("/static/style.css"))
+    for banned in ("@font-face", "url(", "@import"):
+        assert banned not in css
+    for tag, font in BUNDLED_FONT.items():
+        rule = re.search(rf":lang\({re.escape(tag)}\)\s*\{{\s*font-family:\s*\"([^\"]+)\"", css)
+        assert rule, tag
+        assert rule.group(1) == font
