@@ -176,3 +176,47 @@ def test_a_disk_that_fills_during_import_keeps_what_was_imported_and_a_rerun_com
     assert len(data["ack_envelopes"]) == 4
     shown = json.loads(admin("show", str(video_tip["tip"]), "--json").stdout)
     assert [f["filename"] for f in shown["files"]] == ["v.mp4"]
+
+
+@pytest.mark.slow
+def test_an_import_killed_midway_leaves_a_usable_vault_and_a_rerun_completes(
+    tmp_path: Path, admin_kdf: Argon2Cost
+) -> None:
+    import time
+
+    admin = make_vault(tmp_path)
+    instance = FakeInstance(admin.identity())
+    envelopes = instance.submit(Source(), "before the big file")
+    envelopes += instance.submit(
+        Source(),
+        "with a big file",
+        files=[("big.bin", "application/octet-stream", os.urandom(40 << 20))],
+    )
+    bundle = instance.bundle(tmp_path / "b.sdb", envelopes)
+    env = {
+        **os.environ,
+        "SEALDROP_VAULT": str(admin.vault),
+        "SEALDROP_ADMIN_PASSPHRASE": PASSPHRASE,
+    }
+    proc = subprocess.Popen([str(ADMIN), "import", str(bundle), "--silent"], env=env)
+    tmp_dir = admin.vault / "content" / "tmp"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if tmp_dir.is_dir() and any(p.stat().st_size > (1 << 20) for p in tmp_dir.iterdir()):
+            break
+        time.sleep(0.002)
+    assert proc.poll() is None, "the import finished before it could be interrupted"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+
+    assert admin("verify-log").exit_code == 0
+    rerun = admin("import", str(bundle), "--json")
+    assert rerun.exit_code == 0, rerun.output
+    assert (
+        len(json.loads(rerun.stdout)["imported"])
+        + len(json.loads(rerun.stdout)["already_imported"])
+        == 3
+    )
+    assert not any(tmp_dir.iterdir())
+    tips = json.loads(admin("inbox", "--json").stdout)["tips"]
+    assert sorted(t["first_words"] for t in tips) == ["before the big file", "with a big file"]

@@ -77,6 +77,11 @@ def _report(result: ImportResult, ack: Path | None, ack_wanted: bool) -> None:
         out.echo("Carry it to the server: sealdrop apply-ack --instance DIR " + ack.name)
     elif ack_wanted:
         out.echo("No ack was written: no envelope of this bundle is in the vault.")
+    elif result.in_vault:
+        out.echo(
+            "No ack written. To let the server delete these envelopes, "
+            "import again with --ack-out FILE."
+        )
 
 
 @click.command(name="import")
