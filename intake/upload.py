@@ -29,6 +29,7 @@ FILES_FIELD = "files"
 MAX_TOKEN_BYTES = 512
 MAX_CONTENT_TYPE = 100
 _BOUNDARY = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]{1,70}")
+_LINE_BREAK = re.compile(rb"[\r\n]")
 _CONTENT_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*")
 
 
@@ -234,13 +235,26 @@ def parse_upload(
     max_parts = limits.max_files + questionnaire.max_fields + 8
     decoder = MultipartDecoder(boundary, max_form_memory_size=4 * READ_BYTES, max_parts=max_parts)
     finished = ended = False
+    carry = b""
+    window = len(boundary) + 8
     try:
         while not finished:
             event = decoder.next_event()
             if isinstance(event, NeedData):
                 chunk = stream.read(READ_BYTES)
-                ended = not chunk
-                decoder.receive_data(chunk or None)
+                if not chunk:
+                    ended = True
+                    decoder.receive_data(carry or None)
+                    carry = b""
+                    continue
+                # Werkzeug's decoder can misread a delimiter cut short at the end of what
+                # it was given ("\r\n--boundary-"): it passes the CR on as content, one
+                # stray byte in a file. So never feed a line break that is near the end;
+                # keep it back until the next read (or the end of the body).
+                data = carry + chunk
+                cut = _LINE_BREAK.search(data, max(0, len(data) - window))
+                carry = data[cut.start() :] if cut else b""
+                decoder.receive_data(data[: len(data) - len(carry)])
             elif isinstance(event, File):
                 parser.start_file(event.name, event.filename, event.headers.get("content-type"))
             elif isinstance(event, Field):
