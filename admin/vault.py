@@ -264,7 +264,8 @@ class Vault:
         tmp = tmp_dir / f"{envelope_id}.part"
         sealer = Sealer([self._vault_key().public_key])
         try:
-            with open(tmp, "wb") as out:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as out:
                 with sealer.writer(out, {"envelope_id": envelope_id}) as writer:
                     yield writer
                 out.flush()

@@ -338,3 +338,19 @@ def test_a_submission_id_reused_by_another_source_never_merges_tips(
     assert result.exit_code == 0, result.output
     tips = json.loads(admin("inbox", "--json").stdout)["tips"]
     assert sorted(t["first_words"] for t in tips) == ["from source one", "from source two"]
+
+
+def test_an_empty_bundle_imports_nothing_and_says_so(admin: AdminRunner, tmp_path: Path) -> None:
+    instance = FakeInstance(admin.identity())
+    result = admin("import", str(instance.bundle(tmp_path / "empty.sdb", [])))
+    assert result.exit_code == 0
+    assert "The bundle holds no envelopes: nothing to import." in result.stdout
+
+
+def test_stored_content_and_database_are_private_files(admin: AdminRunner, tmp_path: Path) -> None:
+    import stat
+
+    _i, _s, _e, bundle = submit_and_bundle(admin, tmp_path, **TIP)
+    assert admin("import", str(bundle)).exit_code == 0
+    for path in [admin.vault / "vault.db.enc", *(admin.vault / "content").glob("*.sdv")]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path

@@ -58,6 +58,8 @@ def _report(result: ImportResult, ack: Path | None, ack_wanted: bool) -> None:
     if result.imported:
         tips = ", ".join(f"T{t}" for t in result.tips)
         out.echo(f"Imported {len(result.imported)} envelope(s) into tip(s) {tips}.")
+    elif not result.already and not result.skipped:
+        out.echo("The bundle holds no envelopes: nothing to import.")
     elif not result.skipped and result.stopped is None:
         out.echo(
             f"Nothing new: all {len(result.already)} envelope(s) of this bundle are already "
