@@ -18,6 +18,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -101,6 +102,8 @@ def create_vault(
     if backup is not None:
         recipients.append(backup.public_key)
     identity = AdminIdentity(tuple(recipients), signing.verify_key)
+    existed = root.exists()
+    backup_created = False
     try:
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
         (root / "keys").mkdir(mode=0o700)
@@ -119,12 +122,26 @@ def create_vault(
         (root / "admin-identity.pub").chmod(0o644)
         if backup is not None and backup_path is not None:
             fd = os.open(backup_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            backup_created = True
             with os.fdopen(fd, "w", encoding="ascii") as out:
                 out.write(lock_private_key(backup, passphrase, cost))
                 out.flush()
                 os.fsync(out.fileno())
-    except OSError as exc:
-        raise AdminError(f"cannot create the vault in {root}: {exc.strerror}.") from exc
+    except BaseException as exc:
+        # Leave no half-made vault behind: the folder was absent or empty when we began.
+        if backup_created and backup_path is not None:
+            backup_path.unlink(missing_ok=True)
+        if existed:
+            for child in root.iterdir():
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise AdminError(
+                f"cannot create the vault in {root}: {exc.strerror}. Nothing was left behind; "
+                "choose a writable place with enough free space."
+            ) from exc
+        raise
     return identity
 
 

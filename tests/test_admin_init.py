@@ -159,3 +159,50 @@ def test_unlocking_reads_the_cost_from_the_key_file_not_the_environment(
     admin = make_vault(tmp_path)
     monkeypatch.delenv("SEALDROP_ADMIN_KDF")
     assert admin("inbox").exit_code == 0
+
+
+def test_init_where_it_cannot_write_leaves_nothing(tmp_path: Path, admin_kdf: Argon2Cost) -> None:
+    result = AdminRunner(Path("/sys/sealdrop-vault"))("init", "--vault", "/sys/sealdrop-vault")
+    assert result.exit_code == 1
+    assert (
+        "cannot create the vault in /sys/sealdrop-vault: Operation not permitted." in result.output
+    )
+    assert not Path("/sys/sealdrop-vault").exists()
+
+
+def test_init_on_a_full_disk_leaves_nothing_half_made(
+    tmp_path: Path, admin_kdf: Argon2Cost
+) -> None:
+    import os
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    def small_files() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+    vault = tmp_path / "vault"
+    backup = tmp_path / "backup.key"
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "sealdrop-admin"),
+            "init",
+            "--vault",
+            str(vault),
+            "--backup-recipient",
+            str(backup),
+        ],
+        env={**os.environ, "SEALDROP_ADMIN_PASSPHRASE": PASSPHRASE, "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        preexec_fn=small_files,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "cannot create the vault in" in done.stderr
+    assert "Nothing was left behind" in done.stderr
+    assert not vault.exists()
+    assert not backup.exists()
