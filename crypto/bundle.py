@@ -29,6 +29,7 @@ INSTANCE_ID_BYTES = 16
 SOURCE_ID_BYTES = 32
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 _ENTRY = struct.Struct(">16sQ")
+ENTRY_HEADER_BYTES = _ENTRY.size  # before each envelope: its id and its size
 _U32 = struct.Struct(">I")
 _COPY = 1024 * 1024
 
@@ -115,6 +116,8 @@ def _manifest_from_body(body: dict[str, Any], key: VerifyKey) -> Manifest:
         if not isinstance(item, dict) or set(item) != {"reply_public_key", "source_id"}:
             raise FormatError("bundle manifest source is malformed")
         sid = _hex(item["source_id"], SOURCE_ID_BYTES, "source id")
+        if sid in reply_keys:  # two keys for one source: which would a reply be sealed to?
+            raise FormatError(f"source {sid} is listed twice")
         reply_keys[sid] = b64decode(item["reply_public_key"], 32)
     return Manifest(
         _hex(body["instance_id"], INSTANCE_ID_BYTES, "instance id"),
@@ -139,6 +142,15 @@ class BundleWriter:
 
     def add(self, envelope_id: str, src: Readable) -> None:
         """Copy the next listed envelope from `src` (exactly its listed size)."""
+        for _written in self.add_blocks(envelope_id, src):
+            pass
+
+    def add_blocks(self, envelope_id: str, src: Readable) -> Iterator[int]:
+        """Like add(), pausing after each block written (yields its size).
+
+        A web server streams a bundle with this: it drains what `dst` received after each
+        step, so at most one block is ever held in memory.
+        """
         if self._next >= len(self._todo):
             raise ValueError("every envelope in the manifest was already added")
         entry = self._todo[self._next]
@@ -152,6 +164,7 @@ class BundleWriter:
                 raise ValueError(f"envelope {envelope_id} is shorter than its listed size")
             self._dst.write(block)
             left -= len(block)
+            yield len(block)
         self._next += 1
 
     def close(self) -> None:

@@ -230,6 +230,7 @@ def _signed_manifest_bundle(body: dict[str, object]) -> bytes:
         (lambda b: b["envelopes"][0].update(size=True), "non-negative"),
         (lambda b: b["envelopes"][0].update(extra=1), "entry is malformed"),
         (lambda b: b["sources"][0].update(reply_public_key="AAAA"), "expected 32 bytes"),
+        (lambda b: b["sources"].append(dict(b["sources"][0])), "source .* is listed twice"),
         (lambda b: b.update(extra=1), "unexpected fields"),
         (lambda b: b.update(envelopes={}), "malformed"),
         (lambda b: b.update(instance_id="zz" * 16), "hex"),
