@@ -1,0 +1,91 @@
+"""`sealdrop staff onion-auth add`, and `sealdrop serve` publishing with a local tor."""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from nacl.public import PrivateKey
+from serve_process import ServeProcess
+
+from intake.cli import main
+from intake.instance import create_instance
+from intake.onion import EXTRA_TORRC_ENV, authorized_clients
+
+AUTH_LINE = re.compile(r"^([a-z2-7]{56}):descriptor:x25519:([A-Z2-7]{52})$", re.M)
+
+
+@pytest.fixture
+def inst(tmp_path: Path, admin_keys, argon2_cost) -> Path:  # type: ignore[no-untyped-def]
+    """An instance made by `sealdrop init`'s code (SQLite)."""
+    create_instance(tmp_path / "instance", admin_keys.identity.to_text(), argon2_cost)
+    return tmp_path / "instance"
+
+
+def add(inst: Path, name: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(main, ["staff", "onion-auth", "add", "--instance", str(inst), name])
+
+
+def test_onion_auth_add_prints_the_line_once_and_keeps_only_the_public_key(inst: Path) -> None:
+    result = add(inst, "amina")
+    assert result.exit_code == 0, result.output
+    (line,) = result.stdout.strip().splitlines()  # stdout carries only the line to paste
+    address, private_b32 = AUTH_LINE.fullmatch(line).groups()  # type: ignore[union-attr]
+    staff_dir = inst / "tor" / "staff"
+    assert (staff_dir / "hostname").read_text().strip() == address + ".onion"
+    private = PrivateKey(base64.b32decode(private_b32 + "===="))
+    public = base64.b32encode(bytes(private.public_key)).decode().rstrip("=")
+    assert authorized_clients(staff_dir) == [public]
+    for path in (inst / "tor").rglob("*"):
+        if path.is_file():
+            assert private_b32.encode() not in path.read_bytes()
+    assert "Restart `sealdrop serve`" in result.output
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("../x", "not a usable name"), ("a b", "not a usable name"), ("amina", "already exists")],
+)
+def test_onion_auth_add_refuses_bad_or_taken_names(inst: Path, name: str, message: str) -> None:
+    assert add(inst, "amina").exit_code == 0
+    result = add(inst, name)
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ")
+    assert message in result.output
+
+
+def test_onion_auth_add_needs_an_instance(tmp_path: Path) -> None:
+    result = add(tmp_path / "missing", "amina")
+    assert result.exit_code == 2
+    assert "does not exist" in result.output
+
+
+@pytest.mark.tor
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("tor") is None, reason="tor is not installed")
+def test_serve_publishes_the_same_intake_address_on_every_start(tmp_path: Path, inst: Path) -> None:
+    offline = tmp_path / "offline-torrc"
+    offline.write_text("DisableNetwork 1\n")
+    seen = []
+    for run in range(2):
+        workdir = tmp_path / f"run{run}"
+        workdir.mkdir()
+        serve = ServeProcess(
+            workdir,
+            ["--instance", str(inst), "--staff-factory", "standin_app:create_app"],
+            env={EXTRA_TORRC_ENV: str(offline)},
+        )
+        try:
+            serve.wait_ready()
+        finally:
+            assert serve.stop() == 0, serve.output
+        output = serve.output
+        assert "NOT AN ONION SERVICE" not in output
+        assert "Staff onion: NOT published: no staff client key yet" in output
+        seen += re.findall(r"Source onion \(give this to sources\):\s+http://(\S+\.onion)/", output)
+    assert len(seen) == 2
+    assert seen[0] == seen[1] == (inst / "tor" / "intake" / "hostname").read_text().strip()
