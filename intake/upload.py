@@ -250,7 +250,8 @@ def parse_upload(
                 # Werkzeug's decoder can misread a delimiter cut short at the end of what
                 # it was given ("\r\n--boundary-"): it passes the CR on as content, one
                 # stray byte in a file. So never feed a line break that is near the end;
-                # keep it back until the next read (or the end of the body).
+                # keep it back until the next read (or the end of the body). Upstream:
+                # pallets/werkzeug#3285 (open), after #3065, #3118, #3179.
                 data = carry + chunk
                 cut = _LINE_BREAK.search(data, max(0, len(data) - window))
                 carry = data[cut.start() :] if cut else b""

@@ -176,3 +176,30 @@ def test_a_client_vanishing_mid_upload_leaves_nothing(
     fields = [("csrf_token", (None, token)), ("narrative", (None, "after the cut"))]
     assert session.post(server.url + "/submit", files=fields, timeout=30).status_code == 200
     assert len([p for p in storage.iterdir() if p.is_file()]) == 1
+
+
+def test_an_upload_over_the_limit_gets_the_friendly_page(
+    instance: Path, tmp_path: Path, database_url: str | None
+) -> None:
+    config = instance / "config.toml"
+    text = config.read_text()
+    config.write_text(text.replace("max_file_bytes = 2147483648", "max_file_bytes = 100000"))
+    tmpdir = tmp_path / "gunicorn-tmp"
+    tmpdir.mkdir()
+    server = Gunicorn(instance, tmpdir, database_url)
+    try:
+        session = requests.Session()
+        token = _token(session, server.url)
+        fields = [
+            ("csrf_token", (None, token)),
+            ("narrative", (None, "a long video")),
+            ("files", ("video.mp4", os.urandom(20 * 1024 * 1024), "video/mp4")),
+        ]
+        response = session.post(server.url + "/submit", files=fields, timeout=60)
+        assert response.status_code == 413
+        assert "A file is larger than this service accepts" in response.text
+        assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
+        storage = load_config(instance).storage_dir
+        assert [p.name for p in storage.rglob("*") if p.is_file()] == []
+    finally:
+        server.stop()
