@@ -13,12 +13,13 @@ import hashlib
 import json
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nacl.encoding import RawEncoder
+from nacl.public import PrivateKey
 from nacl.signing import VerifyKey
 
 from crypto.bundle import BundleReader, BundleTruncated, Manifest, ManifestEntry
@@ -300,6 +301,7 @@ def import_bundle(
     manifest: Manifest,
     new_instance: bool,
     advance: Callable[[int], None],
+    extra_keys: Sequence[PrivateKey] = (),
 ) -> ImportResult:
     """Import every envelope not yet in the vault; save the database at the end."""
     result = ImportResult(
@@ -311,7 +313,7 @@ def import_bundle(
             "INSERT OR IGNORE INTO sources VALUES (?, ?, ?, ?)",
             (source_id, manifest.instance_id, b64encode(reply_key), custody.now()),
         )
-    opener = Opener([vault.recipient_key()])
+    opener = Opener([vault.recipient_key(), *extra_keys])
     tips: set[int] = set()
     with open(path, "rb") as src:
         reader = BundleReader(src, manifest.instance_key)

@@ -33,6 +33,7 @@ def read_passphrase(passphrase_file: Path | None, *, confirm: bool = False) -> b
             "Admin passphrase",
             hide_input=True,
             confirmation_prompt="Type the passphrase again" if confirm else False,
+            err=True,
         )
     if not text:
         raise click.ClickException("the passphrase is empty. Type the vault passphrase.")

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+import click
 import nacl.exceptions
 from nacl.encoding import RawEncoder
 from nacl.hash import blake2b
@@ -239,6 +240,30 @@ class Vault:
                     f"the key file {path} is damaged ({exc}). Restore it from your backup."
                 ) from exc
         return self._keys[name]
+
+    def unlock_extra_recipient(self, path: Path) -> PrivateKey:
+        """A recipient key file from outside the vault (e.g. the backup key)."""
+        try:
+            text = path.read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise AdminError(f"cannot read the key file {path}. Check the path.") from exc
+        try:
+            try:
+                key = unlock_private_key(text, self._passphrase)
+            except WrongPassphrase:
+                # The backup key keeps the passphrase of the vault it was made with.
+                other = click.prompt(f"Passphrase of {path.name}", hide_input=True, err=True)
+                key = unlock_private_key(text, other.encode("utf-8"))
+        except WrongPassphrase as exc:
+            raise AdminError(
+                f"wrong passphrase for {path}: nothing was changed. A backup key opens with "
+                "the passphrase of the vault it was made with."
+            ) from exc
+        except FormatError as exc:
+            raise AdminError(f"{path} is not a Sealdrop private key file ({exc}).") from exc
+        if not isinstance(key, PrivateKey):
+            raise AdminError(f"{path} is a signing key, not a recipient key.")
+        return key
 
     def recipient_key(self) -> PrivateKey:
         """The X25519 key tips are sealed to."""

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from admin_support import (
+    PASSPHRASE,
     AdminRunner,
     FakeInstance,
     SealedEnvelope,
@@ -354,3 +355,50 @@ def test_stored_content_and_database_are_private_files(admin: AdminRunner, tmp_p
     assert admin("import", str(bundle)).exit_code == 0
     for path in [admin.vault / "vault.db.enc", *(admin.vault / "content").glob("*.sdv")]:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def test_a_new_vault_opens_old_envelopes_with_the_backup_key(
+    tmp_path: Path, admin_kdf: Argon2Cost
+) -> None:
+    backup = tmp_path / "backup.key"
+    old = AdminRunner(tmp_path / "old-vault")
+    assert old("init", "--vault", str(old.vault), "--backup-recipient", str(backup)).exit_code == 0
+    instance = FakeInstance(old.identity())
+    envelopes = instance.submit(Source(), "sealed before the laptop was lost")
+    bundle = instance.bundle(tmp_path / "b.sdb", envelopes)
+
+    new = AdminRunner(tmp_path / "new-vault")
+    other = "the new vault's own passphrase"
+    assert new("init", "--vault", str(new.vault), passphrase=other).exit_code == 0
+    before = tree_digest(new.vault)
+    wrong = new(
+        "import",
+        str(bundle),
+        "--backup-key",
+        str(backup),
+        input="not it\n",
+        passphrase=other,
+    )
+    assert wrong.exit_code == 1
+    assert f"wrong passphrase for {backup}: nothing was changed" in wrong.output
+    assert tree_digest(new.vault) == before
+
+    without = new("import", str(bundle), "--json", passphrase=other)
+    assert without.exit_code == 3
+    assert "not sealed to any of the keys" in _json(without)["skipped"][0]["reason"]
+    # The vault passphrase does not open the backup key, so its own passphrase is asked.
+    with_backup = new(
+        "import",
+        str(bundle),
+        "--backup-key",
+        str(backup),
+        "--json",
+        passphrase=other,
+        input=PASSPHRASE + "\n",
+    )
+    assert with_backup.exit_code == 0, with_backup.output
+    assert _json(with_backup)["imported"] == [envelopes[0].envelope_id]
+    assert (
+        _json(new("show", "T1", "--json", passphrase=other))["narrative"]
+        == "sealed before the laptop was lost"
+    )

@@ -99,6 +99,12 @@ def _report(result: ImportResult, ack: Path | None, ack_wanted: bool) -> None:
     is_flag=True,
     help="Accept a bundle from a server other than the one this vault already knows.",
 )
+@click.option(
+    "--backup-key",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also open envelopes with this recipient key file (a backup key from `init "
+    "--backup-recipient`), e.g. after the laptop holding the old vault was lost.",
+)
 @silent_option
 @json_option
 def import_(
@@ -108,6 +114,7 @@ def import_(
     bundle: Path,
     ack_out: Path | None,
     trust_new_instance: bool,
+    backup_key: Path | None,
     silent: bool,
     as_json: bool,
 ) -> None:
@@ -123,6 +130,7 @@ def import_(
     \b
     Example:
         sealdrop-admin import --vault /media/vault bundle-2024-05-01.sdb --ack-out ack.sda
+        sealdrop-admin import --vault /media/new-vault bundle.sdb --backup-key /media/usb/backup.key
     """
     if ack_out is not None:
         _check_ack_target(ack_out)
@@ -135,12 +143,13 @@ def import_(
     with unlocked(vault_dir, passphrase_file, actor) as vault:
         new_instance = check_instance(vault, manifest, trust_new_instance)
         vault.recipient_key()
+        extra = [vault.unlock_extra_recipient(backup_key)] if backup_key is not None else []
         if ack_out is not None:
             vault.signing_key()
         total = sum(e.size for e in manifest.envelopes)
         with progress_bar(total, "Importing", silent or as_json) as advance:
             try:
-                result = import_bundle(vault, bundle, manifest, new_instance, advance)
+                result = import_bundle(vault, bundle, manifest, new_instance, advance, extra)
             except OSError as exc:
                 raise AdminError(
                     f"the import stopped ({exc.strerror}) and nothing of it was recorded. "
