@@ -1,0 +1,166 @@
+"""Helpers for the proof tests (tests/test_proof_*.py, tests/test_browser_journey.py): what an
+instance holds on disk and in its database (SQLite or PostgreSQL), a real `sealdrop serve`
+for a given database, and the offline round trip (export, import)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+from serve_process import REPO, STANDINS, ServeProcess
+from sqlalchemy import create_engine, func, select
+
+from intake.config import load_config
+from intake.models import Envelope, Reply, Source, SourceSession
+
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+RECEIPT = re.compile(r'<bdi dir="ltr">([0-9 ]{24})</bdi>')
+
+
+@dataclass(frozen=True)
+class Holdings:
+    """Everything an instance holds about submissions: rows, envelope files, partial files."""
+
+    sources: int
+    envelopes: int
+    replies: int
+    sessions: int
+    files: tuple[str, ...]
+    tmp_files: tuple[str, ...]
+
+    @property
+    def consistent(self) -> bool:
+        """Every envelope row has its file and every file its row (no orphans either way)."""
+        return len(self.files) == self.envelopes and not self.tmp_files
+
+
+def holdings(instance: Path, database_url: str | None = None) -> Holdings:
+    """Count rows (in whichever database the instance uses) and files under storage/."""
+    config = load_config(instance)
+    engine = create_engine(database_url or config.database_url)
+    try:
+        with engine.connect() as conn:
+            counts = [
+                int(conn.scalar(select(func.count()).select_from(model.__table__)) or 0)
+                for model in (Source, Envelope, Reply, SourceSession)
+            ]
+    finally:
+        engine.dispose()
+    storage = config.storage_dir
+    files = tuple(sorted(p.name for p in storage.iterdir() if p.is_file()))
+    tmp_files = tuple(sorted(p.name for p in (storage / "tmp").iterdir()))
+    return Holdings(*counts, files, tmp_files)
+
+
+def serve_env(database_url: str | None) -> dict[str, str]:
+    """The environment for a served instance: its own SQLite, or the given PostgreSQL."""
+    env = {k: v for k, v in os.environ.items() if k != "SEALDROP_DATABASE_URL"}
+    if database_url:
+        env["SEALDROP_DATABASE_URL"] = database_url
+    return env
+
+
+def start_serve(
+    workdir: Path, instance: Path, database_url: str | None, extra: list[str] | None = None
+) -> ServeProcess:
+    """A real `sealdrop serve --no-tor` (source app real; staff app real once it exists)."""
+    args = ["--instance", str(instance), "--no-tor", "--graceful-timeout", "3", *(extra or [])]
+    try:
+        import intake
+
+        if not hasattr(intake, "create_staff_app"):
+            args += ["--staff-factory", "standin_app:create_app"]
+    except ImportError:  # pragma: no cover - intake always imports here
+        pass
+    process = ServeProcess(workdir, args, env=_env_diff(database_url))
+    process.wait_ready()
+    return process
+
+
+def _env_diff(database_url: str | None) -> dict[str, str]:
+    # ServeProcess merges os.environ with this; an empty value means "use the instance's".
+    return {"SEALDROP_DATABASE_URL": database_url or ""}
+
+
+@contextmanager
+def served(
+    workdir: Path, instance: Path, database_url: str | None, extra: list[str] | None = None
+) -> Iterator[ServeProcess]:
+    """`sealdrop serve` for the duration of a block, always stopped afterwards."""
+    process = start_serve(workdir, instance, database_url, extra)
+    try:
+        yield process
+    finally:
+        if process.process.poll() is None:
+            process.stop()
+
+
+def base_url(process: ServeProcess) -> str:
+    """The source app's URL."""
+    return f"http://127.0.0.1:{process.port}"
+
+
+def form_token(session: requests.Session, url: str) -> str:
+    """Load the landing page (sets the CSRF cookie) and return the form's token."""
+    page = session.get(url + "/", timeout=30)
+    assert page.status_code == 200, page.status_code
+    match = TOKEN.search(page.text)
+    assert match, "no CSRF token on the landing page"
+    return match.group(1)
+
+
+def submit_real(
+    url: str, narrative: str, files: list[tuple[str, bytes]] | None = None
+) -> requests.Response:
+    """A whole, valid first submission over HTTP, as a browser sends it."""
+    session = requests.Session()
+    token = form_token(session, url)
+    fields: list[tuple[str, tuple[str | None, str | bytes] | tuple[str, bytes, str]]] = [
+        ("csrf_token", (None, token)),
+        ("website", (None, "")),
+        ("narrative", (None, narrative)),
+    ]
+    for name, content in files or []:
+        fields.append(("files", (name, content, "application/octet-stream")))
+    return session.post(url + "/submit", files=fields, timeout=120)
+
+
+def receipt_in(page: str) -> str:
+    """The receipt shown on a receipt page."""
+    match = RECEIPT.search(page)
+    assert match, "no receipt on the page"
+    return match.group(1)
+
+
+def wait_for(predicate, timeout: float = 20, interval: float = 0.1) -> bool:  # type: ignore[no-untyped-def]
+    """Poll until predicate() is true or the time is up; returns the last result."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = bool(predicate())
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(interval)
+
+
+def run_cli(program: str, *args: str, env: dict[str, str] | None = None, input: str | None = None):  # type: ignore[no-untyped-def]
+    """Run `sealdrop` or `sealdrop-admin` in a subprocess, as an operator would."""
+    module = {"sealdrop": "intake.cli", "sealdrop-admin": "admin.cli"}[program]
+    full_env = {**os.environ, "PYTHONPATH": f"{STANDINS}{os.pathsep}{REPO}", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-c", f"from {module} import main; main()", *args],
+        cwd=REPO,
+        env=full_env,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
