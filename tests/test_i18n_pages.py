@@ -110,7 +110,7 @@ def test_landing_page_with_form_and_questionnaire(client: FlaskClient, tag: str)
             "zh-Hant",
             ["職業技能教育培訓中心", "轉化班", "被失蹤", "強制採血", "上訪者", "法輪功學員"],
         ),
-        ("fr", ["Rééducation forcée", "Disparition forcée", "Pétitionnaire"]),
+        ("fr", ["Rééducation forcée", "Disparition forcée", "Pétitionnaire", "Bureau 610"]),
         ("ug", ["قايتا تەربىيەلەش", "مەجبۇرىي ئەمگەك"]),
     ],
 )
@@ -332,3 +332,36 @@ def test_stylesheet_uses_tor_browser_fonts_and_no_web_fonts(client: FlaskClient)
         rule = re.search(rf":lang\({re.escape(tag)}\)\s*\{{\s*font-family:\s*\"([^\"]+)\"", css)
         assert rule, tag
         assert rule.group(1) == font
+
+
+SAFETY_ADVICE = [
+    "Use Tor Browser with its security level set to Safest: click the shield icon, then "
+    "Settings, and choose Safest. This site works fully at that level.",
+    "Photos and videos can carry hidden information: the place where they were taken (GPS "
+    "position), the date and time, and the phone or camera used. This can point to you.",
+    "The original files are stronger evidence, because the same details help us verify them. "
+    "Whether you send the originals or copies without this information is your choice.",
+    "After you send, you get a receipt: a number of 20 digits. Keep it secret and safe. It is "
+    "the only way to read our replies or to add more, and nothing else can recover it, not "
+    "even us.",
+    "We cannot give emergency help. If you are in danger now, look after your own safety first.",
+    "When you are done, close Tor Browser completely.",
+    "If your phone may be inspected, for example at a checkpoint, remove Tor Browser and "
+    "delete every copy of what you sent: in the gallery, in downloads and in chat apps.",
+]
+
+
+@pytest.mark.parametrize("tag", TAGS)
+def test_landing_page_gives_all_the_safety_advice_in_the_language(
+    client: FlaskClient, app: Flask, tag: str
+) -> None:
+    from markupsafe import escape
+
+    html = page_of(client.get(f"/?lang={tag}"))
+    with app.test_request_context(f"/?lang={tag}"):
+        from flask_babel import gettext
+
+        advice = [str(escape(gettext(text))) for text in SAFETY_ADVICE]
+    if tag != "en":
+        assert advice != [str(escape(text)) for text in SAFETY_ADVICE]
+    assert [text for text in advice if text not in html] == []
