@@ -22,8 +22,8 @@ from . import onion
 from .gunicorn_conf import GRACEFUL_TIMEOUT_SECONDS, default_workers
 from .hostguard import LOOPBACK_HOSTS
 
-DEFAULT_PORT = 8480
-DEFAULT_STAFF_PORT = 8481
+DEFAULT_PORT = 8080
+DEFAULT_STAFF_PORT = 8081
 STARTUP_SECONDS = 60
 _BOOTSTRAP = re.compile(r'PROGRESS=(\d+).*SUMMARY="([^"]*)"')
 
@@ -36,6 +36,17 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def check_onion_host(value: str) -> str:
+    """A v3 onion address as given by tor's hostname file, or an error saying so."""
+    value = value.strip().lower()
+    if not value or re.fullmatch(r"[a-z2-7]{56}\.onion", value):
+        return value
+    raise click.BadParameter(
+        f"{value!r} is not a v3 onion address (56 letters and digits, then .onion); "
+        "copy it from the hostname file in tor's HiddenServiceDir"
+    )
 
 
 def banner(lines: list[str], mark: str) -> None:
@@ -274,6 +285,19 @@ def serve_apps(
     "(default: $SEALDROP_TOR_CONTROL_PASSWORD).",
 )
 @click.option(
+    "--onion-host",
+    envvar="SEALDROP_ONION_HOST",
+    metavar="ADDRESS.onion",
+    help="The intake onion is published by a system tor (deploy/torrc.example): serve it "
+    "under this address and launch no tor (default: $SEALDROP_ONION_HOST).",
+)
+@click.option(
+    "--staff-onion-host",
+    envvar="SEALDROP_STAFF_ONION_HOST",
+    metavar="ADDRESS.onion",
+    help="With --onion-host: the staff onion's address (default: $SEALDROP_STAFF_ONION_HOST).",
+)
+@click.option(
     "--allow-non-loopback",
     is_flag=True,
     help="Allow --host to be a non-loopback address (see below).",
@@ -306,6 +330,8 @@ def serve(
     graceful_timeout: int,
     source_factory: str | None,
     staff_factory: str | None,
+    onion_host: str | None,
+    staff_onion_host: str | None,
 ) -> None:
     """Serve the source app and the staff app, published as onion services.
 
@@ -342,6 +368,18 @@ def serve(
     how = AppSettings(config.instance_dir, host, workers or default_workers(), graceful_timeout)
     factories = (source_factory, staff_factory)
     loopback = LOOPBACK_HOSTS | {host}
+    if onion_host and not no_tor:
+        # A system tor publishes the onions from its own HiddenServiceDir.
+        hosts = [check_onion_host(onion_host), check_onion_host(staff_onion_host or "")]
+        lines = ["Onion services published by the system tor:"]
+        lines.append(f"  Source onion (give this to sources):  http://{hosts[0]}/")
+        if staff_onion_host:
+            lines.append(f"  Staff onion (client key required):    http://{hosts[1]}/")
+        banner(lines, "=")
+        staff_allowed = frozenset({hosts[1]}) if staff_onion_host else loopback
+        allowed = (frozenset({hosts[0]}), staff_allowed)
+        serve_apps(config, how, (port, staff_port), allowed, factories, None)
+        return
     if no_tor or (not tor_control and onion.tor_binary() is None):
         reason = "--no-tor" if no_tor else "tor is not installed"
         warn_without_tor(reason, host, port, staff_port)

@@ -180,3 +180,31 @@ def test_missing_instance_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["serve", "--instance", str(tmp_path / "nope"), "--no-tor"])
     assert result.exit_code == 1
     assert result.output.startswith("Error: ")
+
+
+@pytest.mark.slow
+def test_behind_a_system_tor_only_the_given_onion_host_is_answered(
+    tmp_path: Path, served_instance: Path
+) -> None:
+    onion = "b" * 56 + ".onion"
+    serve = ServeProcess(
+        tmp_path, ["--instance", str(served_instance), "--onion-host", onion.upper(), *STANDIN]
+    )
+    try:
+        serve.wait_ready()
+        own = raw_request(serve.port, f"GET / HTTP/1.1\r\nHost: {onion}\r\n\r\n".encode())
+        assert own.startswith(b"HTTP/1.1 200")
+        loopback = raw_request(serve.port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert loopback.startswith(b"HTTP/1.1 400")
+    finally:
+        assert serve.stop() == 0
+    assert f"Source onion (give this to sources):  http://{onion}/" in serve.output
+    assert "NOT AN ONION SERVICE" not in serve.output
+
+
+def test_a_malformed_onion_host_is_refused(served_instance: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["serve", "--instance", str(served_instance), "--onion-host", "example.com"]
+    )
+    assert result.exit_code == 2
+    assert "is not a v3 onion address" in result.output
