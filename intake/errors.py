@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, current_app, render_template
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from . import messages
@@ -29,8 +30,16 @@ def _server_error(_exc: Exception) -> tuple[str, int]:
     return error_page(500)
 
 
+def _database_unavailable(_exc: DBAPIError) -> tuple[str, int]:
+    """The database is down or unreachable: a page saying so, and recovery on its own
+    once it is back (connections are checked before use)."""
+    current_app.logger.error("database unavailable: %s", type(_exc.orig).__name__)
+    return error_page(503, str(messages.UNAVAILABLE))
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers."""
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(InternalServerError, _server_error)
+    app.register_error_handler(DBAPIError, _database_unavailable)

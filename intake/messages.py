@@ -58,6 +58,11 @@ REPLY_UNVERIFIED = _(
     "A reply could not be verified as coming from the organisation, so it is not shown."
 )
 
+UNAVAILABLE = _(
+    "The service is not available right now. If you were sending something, nothing was "
+    "kept. Please try again in a few minutes."
+)
+
 # Error pages: (title, explanation)
 ERROR_TEXT = {
     400: (_("Bad request"), _("The request could not be understood.")),

@@ -170,3 +170,31 @@ def test_without_a_valid_admin_identity_every_source_page_is_offline(instance: P
         assert response.headers["Cache-Control"] == "no-store"
     assert nothing_stored(app)
     app.extensions["sealdrop"].engine.dispose()
+
+
+def test_an_unreachable_database_gives_a_503_page_and_keeps_nothing(app: Flask, client):
+    from intake_support import submission_parts as parts
+    from sqlalchemy import create_engine
+
+    from intake.db import make_sessionmaker
+
+    token = csrf_token(client)
+    receipt_form = csrf_token(client, "/login")
+    good = app.extensions["sealdrop"]
+    gone = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    app.extensions["sealdrop"] = dataclasses.replace(good, sessions=make_sessionmaker(gone))
+    try:
+        response = client.post(
+            "/login", data={"csrf_token": receipt_form, "receipt": "1111 2222 3333 4444 5555"}
+        )
+        assert response.status_code == 503
+        assert b"not available right now" in response.data
+        submitted = post_parts(client, parts(token, files=[(b"a.jpg", b"x" * 100)]))
+        assert submitted.status_code == 503
+        for header, value in EXPECTED.items():
+            assert submitted.headers[header] == value
+    finally:
+        app.extensions["sealdrop"] = good
+        gone.dispose()
+    assert nothing_stored(app)
+    assert client.get("/").status_code == 200  # back without a restart
