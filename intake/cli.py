@@ -31,3 +31,10 @@ main.add_command(serve)
 from intake.staff_cli import staff  # noqa: E402
 
 main.add_command(staff)
+from intake.staff.cli import add_staff_commands  # noqa: E402
+
+add_staff_commands(staff)
+from intake.transfer_cli import COMMANDS as TRANSFER_COMMANDS  # noqa: E402
+
+for _command in TRANSFER_COMMANDS:
+    main.add_command(_command)

@@ -1,9 +1,21 @@
-"""The intake's tables: sources, envelopes, replies, source sessions. Nothing else."""
+"""The intake's tables: sources, envelopes, replies, source sessions; staff accounts and audit."""
 
 from .base import Base
 from .envelope import EXPORTED, PENDING, Envelope
 from .reply import Reply
 from .source import Source
 from .source_session import SourceSession
+from .staff_account import StaffAccount
+from .staff_audit import StaffAudit
 
-__all__ = ["EXPORTED", "PENDING", "Base", "Envelope", "Reply", "Source", "SourceSession"]
+__all__ = [
+    "EXPORTED",
+    "PENDING",
+    "Base",
+    "Envelope",
+    "Reply",
+    "Source",
+    "SourceSession",
+    "StaffAccount",
+    "StaffAudit",
+]

@@ -1,0 +1,138 @@
+"""The staff app factory: `create_staff_app(config)`, served on its own loopback port.
+
+It shares the intake's database, storage, strict headers and host guard, but nothing
+routes to it from the source app: its pages live only in this app, under /staff/.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from pathlib import Path
+from typing import IO
+
+from flask import Flask, Request, Response, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from nacl.encoding import RawEncoder
+from nacl.hash import blake2b
+from werkzeug.exceptions import HTTPException
+
+from crypto.errors import CryptoError
+
+from .. import headers, hostguard
+from ..app import SourceFlask
+from ..config import Config
+from ..db import make_engine, make_sessionmaker, upgrade_database
+from ..instance import load_admin_identity, load_flask_secret, load_instance_signing_key
+from ..storage import EnvelopeStore
+from ..transfer.reply_import import MAX_REPLY_BUNDLE_BYTES
+from . import views
+from .state import EXTENSION, StaffState, close_db, staff_state
+
+STYLESHEET = Path(__file__).resolve().parent.parent / "static" / "style.css"
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+MAX_FORM_BYTES = 64 * 1024
+log = logging.getLogger("intake.staff")
+
+
+class StaffRequest(Request):
+    """Uploaded files (reply bundles, acks: ciphertext, bounded) stay in memory, never on disk."""
+
+    max_content_length = MAX_REPLY_BUNDLE_BYTES + MAX_FORM_BYTES
+
+    def _get_file_stream(
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> IO[bytes]:
+        return io.BytesIO()
+
+
+class StaffFlask(SourceFlask):
+    """Error logs without request content, like the source app; uploads in memory."""
+
+    request_class = StaffRequest  # type: ignore[assignment]  # a sibling Request, not a subclass
+
+
+def _staff_secret(config: Config) -> bytes:
+    """A key of its own for the staff cookie: a source-app cookie never verifies here."""
+    return blake2b(
+        load_flask_secret(config), digest_size=32, person=b"sealdrop-staff", encoder=RawEncoder
+    )
+
+
+def _load_state(config: Config) -> StaffState:
+    engine = make_engine(config.database_url)
+    upgrade_database(engine)
+    signer = None
+    try:
+        signer = load_admin_identity(config).signer
+    except (OSError, UnicodeDecodeError, CryptoError):
+        log.error("admin identity missing or malformed: every staff page answers 503")
+    return StaffState(
+        config=config,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        store=EnvelopeStore(config.storage_dir),
+        signing_key=load_instance_signing_key(config),
+        signer=signer,
+    )
+
+
+def _offline_gate() -> tuple[str, int] | None:
+    """Fail closed: without the admin identity nothing can be verified, so nothing is served."""
+    if request.endpoint == "stylesheet" or staff_state().signer is not None:
+        return None
+    return render_template(
+        "staff/message.html",
+        title="Offline",
+        message="The admin identity of this instance is missing or damaged; see the server log.",
+    ), 503
+
+
+def _error_page(exc: HTTPException) -> tuple[str, int]:
+    status = exc.code or 500
+    if status == 413:
+        message = "The file is too large for a reply bundle or an ack. Nothing was changed."
+    else:
+        message = exc.description or "Something went wrong."
+    return render_template("staff/message.html", title=exc.name, message=message), status
+
+
+def _csrf_error(exc: CSRFError) -> tuple[str, int]:
+    message = "The form expired or did not come from this site. Go back, reload, try again."
+    return render_template("staff/message.html", title="Form expired", message=message), 400
+
+
+def create_staff_app(config: Config) -> Flask:
+    """Assemble the staff app for one instance."""
+    app = StaffFlask("intake.staff", static_folder=None, template_folder=str(TEMPLATES))
+    app.config.update(
+        SECRET_KEY=_staff_secret(config),
+        MAX_CONTENT_LENGTH=StaffRequest.max_content_length,
+        MAX_FORM_MEMORY_SIZE=MAX_FORM_BYTES,
+        MAX_FORM_PARTS=16,
+        WTF_CSRF_TIME_LIMIT=3600,
+        WTF_CSRF_SSL_STRICT=False,  # the staff onion is plain HTTP inside Tor
+        SESSION_COOKIE_NAME="sd_staff",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=False,
+        SESSION_REFRESH_EACH_REQUEST=False,
+        TEMPLATES_AUTO_RELOAD=False,
+    )
+    app.extensions[EXTENSION] = _load_state(config)
+    hostguard.init_app(app)  # the staff onion's own host only; first of all hooks
+    css = STYLESHEET.read_bytes()
+    app.add_url_rule("/staff/style.css", "stylesheet", lambda: Response(css, mimetype="text/css"))
+    app.add_url_rule("/", "root", lambda: redirect(url_for("staff.index"), 303))
+    app.before_request(_offline_gate)
+    CSRFProtect(app)
+    headers.init_app(app)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _error_page)
+    app.teardown_appcontext(close_db)
+    app.register_blueprint(views.bp)
+    return app

@@ -1,0 +1,226 @@
+"""The staff pages: login, counts, download a bundle, upload replies and acks, password."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Blueprint, Response, g, redirect, render_template, request, session, url_for
+from werkzeug.datastructures import FileStorage
+
+from ..models import StaffAccount
+from ..transfer import TransferError, record_action
+from ..transfer.acks import MAX_ACK_BYTES, apply_ack
+from ..transfer.audit import recent_actions
+from ..transfer.export import mark_exported, plan_export, stream_bundle
+from ..transfer.reply_import import import_replies
+from ..transfer.summary import human_size, summarize
+from .accounts import (
+    AccountError,
+    LoginOutcome,
+    change_password,
+    check_login,
+    end_sessions,
+    password_matches,
+)
+from .login import current_account, login_required, start_session
+from .state import db, staff_state
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+WRONG_LOGIN = "Login failed: the name, the password or the code is wrong."
+REPLAYED_CODE = "That code was already used. Wait for the next code and try again."
+THROTTLED = "Too many failed attempts for this account. Try again in {seconds} seconds."
+
+
+def today() -> datetime.date:
+    """Dates are days, in UTC."""
+    return datetime.datetime.now(datetime.UTC).date()
+
+
+def dashboard(notice: str | None = None, error: str | None = None, status: int = 200) -> Any:
+    """The main page, with the outcome of the last action."""
+    summary = summarize(db())
+    return render_template(
+        "staff/dashboard.html",
+        account=g.staff,
+        summary=summary,
+        human_size=human_size,
+        actions=recent_actions(db(), 20),
+        notice=notice,
+        error=error,
+    ), status
+
+
+@bp.get("/")
+@login_required
+def index() -> Any:
+    """Counts and sizes, and the transfer forms."""
+    return dashboard()
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    """Name, password and TOTP code, on one form."""
+    if request.method == "GET":
+        if current_account() is not None:
+            return redirect(url_for("staff.index"), 303)
+        return render_template("staff/login.html", error=None)
+    st = staff_state()
+    name = request.form.get("name", "")
+    result = check_login(
+        db(),
+        name,
+        request.form.get("password", ""),
+        request.form.get("code", ""),
+        st.config.receipt_cost,
+        st.config.login.max_backoff_seconds,
+    )
+    if result.outcome is LoginOutcome.OK and result.account is not None:
+        record_action(db(), result.account.name, "login", "", today())
+        db().commit()
+        start_session(result.account)
+        return redirect(url_for("staff.index"), 303)
+    messages = {
+        LoginOutcome.WRONG: WRONG_LOGIN,
+        LoginOutcome.REPLAYED: REPLAYED_CODE,
+        LoginOutcome.THROTTLED: THROTTLED.format(seconds=result.retry_after),
+    }
+    db().commit()  # the failure counter and backoff
+    status = 429 if result.outcome is LoginOutcome.THROTTLED else 401
+    return render_template("staff/login.html", error=messages[result.outcome]), status
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Any:
+    """End every session of this account."""
+    account: StaffAccount = g.staff
+    end_sessions(account)
+    record_action(db(), account.name, "logout", "", today())
+    db().commit()
+    session.clear()
+    return redirect(url_for("staff.login"), 303)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def password() -> Any:
+    """Choose a new password (required after the one-time password)."""
+    account: StaffAccount = g.staff
+    if request.method == "GET":
+        return render_template("staff/password.html", account=account, error=None)
+    new, again = request.form.get("new_password", ""), request.form.get("new_password_again", "")
+    error = None
+    if not password_matches(account.password_hash, request.form.get("current_password", "")):
+        error = "The current password is wrong."
+    elif new != again:
+        error = "The two new passwords differ."
+    else:
+        try:
+            change_password(account, new, staff_state().config.receipt_cost)
+        except AccountError as exc:
+            error = str(exc).capitalize() + "."
+    if error:
+        return render_template("staff/password.html", account=account, error=error), 400
+    record_action(db(), account.name, "password-change", "", today())
+    db().commit()
+    start_session(account)
+    return redirect(url_for("staff.index"), 303)
+
+
+@bp.post("/export")
+@login_required
+def export() -> Any:
+    """Download a bundle, streamed; envelopes are marked exported only once it is all sent."""
+    st = staff_state()
+    include = request.form.get("include_exported") == "1"
+    day = today()
+    plan = plan_export(db(), st.store, st.config.instance_id, st.signing_key, day, include)
+    if not plan.envelope_ids:
+        return dashboard(notice="Nothing to download: no pending envelopes.")
+    name = g.staff.name
+    ids = plan.envelope_ids
+    sessions = st.sessions
+
+    def body() -> Iterator[bytes]:
+        yield from stream_bundle(st.store, st.signing_key, plan)
+        # Reached only after the server sent the last chunk. An interrupted download
+        # closes this generator at a `yield` above: the envelopes stay pending.
+        with sessions() as session:
+            mark_exported(session, ids, day)
+            record_action(session, name, "export", f"{len(ids)} envelope(s)", day)
+            session.commit()
+
+    filename = f"sealdrop-{st.config.instance_id[:8]}-{day.isoformat()}.sdb"
+    return Response(
+        body(),
+        mimetype="application/octet-stream",
+        headers={
+            "Content-Length": str(plan.bundle_size(st.signing_key)),
+            "Content-Disposition": f'attachment; filename="{filename}"',
+        },
+        direct_passthrough=True,
+    )
+
+
+def _uploaded(field: str) -> FileStorage | None:
+    file = request.files.get(field)
+    if file is None or not file.filename:
+        return None
+    return file
+
+
+@bp.post("/replies")
+@login_required
+def upload_replies() -> Any:
+    """Store a reply bundle: every reply verified before any is stored."""
+    st = staff_state()
+    file = _uploaded("bundle")
+    if file is None:
+        return dashboard(error="Choose a reply bundle file to upload.", status=400)
+    if st.signer is None:  # pragma: no cover - the offline gate answers 503 first
+        return dashboard(error="The admin identity is missing.", status=503)
+    try:
+        result = import_replies(db(), file.stream, st.signer, st.config.instance_id, today())
+    except TransferError as exc:
+        return dashboard(error=str(exc), status=400)
+    record_action(
+        db(), g.staff.name, "import-replies", f"{result.added} new of {result.total}", today()
+    )
+    db().commit()
+    if result.added == 0 and result.total:
+        notice = f"Nothing new: all {result.total} reply(ies) were already stored."
+    else:
+        notice = f"Stored {result.added} new reply(ies)."
+    return dashboard(notice=notice)
+
+
+@bp.post("/ack")
+@login_required
+def upload_ack() -> Any:
+    """Apply an ack: the envelopes it lists are deleted from this server."""
+    st = staff_state()
+    file = _uploaded("ack")
+    if file is None:
+        return dashboard(error="Choose an ack file to upload.", status=400)
+    if st.signer is None:  # pragma: no cover - the offline gate answers 503 first
+        return dashboard(error="The admin identity is missing.", status=503)
+    data = file.stream.read(MAX_ACK_BYTES + 1)
+    try:
+        result = apply_ack(db(), st.store, data, st.signer, st.config.instance_id)
+    except TransferError as exc:
+        return dashboard(error=str(exc), status=400)
+    detail = (
+        f"{len(result.deleted)} deleted, {len(result.already_gone)} already gone, "
+        f"{len(result.not_exported)} never exported"
+    )
+    record_action(db(), g.staff.name, "apply-ack", detail, today())
+    db().commit()
+    notice = (
+        f"Deleted {len(result.deleted)} envelope(s); {len(result.already_gone)} were already gone."
+    )
+    if result.not_exported:
+        notice += f" Kept {len(result.not_exported)} the ack lists but this server never exported."
+    return dashboard(notice=notice)
