@@ -259,3 +259,35 @@ def test_a_restart_keeps_peppers_sources_and_replies(instance: Path, admin_keys)
     assert b"still here after a restart" in client.get("/source").data
     assert (instance / "secrets" / "peppers").read_bytes() == peppers
     second.extensions["sealdrop"].engine.dispose()
+
+
+def test_a_follow_up_needs_a_session_and_some_content(app: Flask, client: FlaskClient):
+    receipt = submit(client)
+    token = csrf_token(client)
+    parts = [Part(b"csrf_token", token.encode()), Part(b"narrative", b"more")]
+    assert post_parts(client, parts, "/source/submit").status_code == 403
+    login(client, receipt)
+    token = csrf_token(client, "/source")
+    empty = [
+        Part(b"csrf_token", token.encode()),
+        Part(b"narrative", b"  "),
+        Part(b"files", b"", b""),
+    ]
+    response = post_parts(client, empty, "/source/submit")
+    assert response.status_code == 400
+    assert b"write a message or choose" in response.data
+    assert stored(app).envelopes == 1
+
+
+def test_a_source_cannot_delete_another_sources_reply(app: Flask, admin_keys):
+    first, second = app.test_client(), app.test_client()
+    login(first, submit(first))
+    _import_replies(
+        app, [_reply(app, admin_keys, "for the first source")], admin_keys.identity.signer
+    )
+    reply_id = re.search(rb"/source/replies/([0-9a-f]{32})/delete", first.get("/source").data)
+    login(second, submit(second, narrative="another source"))
+    token = csrf_token(second, "/source")
+    second.post(f"/source/replies/{reply_id.group(1).decode()}/delete", data={"csrf_token": token})
+    assert stored(app).replies == 1
+    assert b"for the first source" in first.get("/source").data

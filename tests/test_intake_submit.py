@@ -262,3 +262,16 @@ def test_files_go_nowhere_but_the_streaming_routes(app: Flask, client: FlaskClie
     response = client.post("/login", data=body, content_type=MULTIPART)
     assert response.status_code == 400
     assert nothing_stored(app)
+
+
+@pytest.mark.parametrize(("hours", "status"), [(2, 200), (3.9, 200), (4.1, 400)])
+def test_the_csrf_token_lasts_long_enough_for_a_slow_upload(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch, hours: float, status: int
+):
+    import time
+
+    token = csrf_token(client)
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + hours * 3600)
+    response = post_parts(client, submission_parts(token))
+    assert response.status_code == status
