@@ -230,14 +230,17 @@ class BundleReader:
         self.manifest = _manifest_from_body(statement.body, key)
         self._src = src
 
+    def _ids_from(self, index: int) -> list[str]:
+        # Built only when raising: building it for every entry was quadratic in bundle size.
+        return [e.envelope_id for e in self.manifest.envelopes[index:]]
+
     def entries(self) -> Iterator[tuple[ManifestEntry, _Bounded]]:
         """Each listed envelope in turn; unread bytes of one are skipped before the next."""
         for index, entry in enumerate(self.manifest.envelopes):
-            missing = [e.envelope_id for e in self.manifest.envelopes[index:]]
             head = _read_exact(self._src, _ENTRY.size)
             if len(head) != _ENTRY.size:
                 raise BundleTruncated(
-                    f"the bundle ends before envelope {entry.envelope_id}", missing
+                    f"the bundle ends before envelope {entry.envelope_id}", self._ids_from(index)
                 )
             raw_id, size = _ENTRY.unpack(head)
             if raw_id.hex() != entry.envelope_id or size != entry.size:
@@ -249,7 +252,7 @@ class BundleReader:
             yield entry, body
             if not body.drain():
                 raise BundleTruncated(
-                    f"the bundle ends inside envelope {entry.envelope_id}", missing
+                    f"the bundle ends inside envelope {entry.envelope_id}", self._ids_from(index)
                 )
         if self._src.read(1):
             raise HeaderError("unexpected data after the last envelope of the bundle")
