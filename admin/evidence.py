@@ -189,9 +189,14 @@ def export_case(
     }
 
 
+def _md(text: str) -> str:
+    """Source or staff text made inert in Markdown: no raw HTML when the file is rendered."""
+    return html.escape(text, quote=False).replace("`", "'")
+
+
 def _cell(text: str) -> str:
     """Text safe inside a Markdown table cell."""
-    return text.replace("|", "\\|").replace("\n", " ")
+    return _md(text).replace("|", "\\|").replace("\n", " ")
 
 
 def _answers_md(answers: dict[str, Any]) -> list[str]:
@@ -216,12 +221,12 @@ def _image_words(image: dict[str, Any] | None) -> str:
 def markdown_report(case: dict[str, Any], tips: list[dict[str, Any]], method: str) -> str:
     """The report as Markdown."""
     out = [
-        f"# Case C{case['case']}: {case['title']}",
+        f"# Case C{case['case']}: {_md(case['title'])}",
         "",
         f"- Status: {case['status']}"
         + (f" (closed: {case['closing_reason']})" if case["closing_reason"] else ""),
         f"- Grading (Admiralty code): {grade_words(case)}",
-        f"- Tags: {', '.join(case['tags']) or 'none'}",
+        f"- Tags: {_md(', '.join(case['tags'])) or 'none'}",
         f"- Opened: {case['created']}",
         f"- Tips: {', '.join(f'T{t}' for t in case['tips']) or 'none'}",
         f"- Metadata stripping: {method}",
@@ -239,7 +244,7 @@ def markdown_report(case: dict[str, Any], tips: list[dict[str, Any]], method: st
             "",
             "### Narrative",
             "",
-            *[f"> {line}" for line in (tip["narrative"] or "(no narrative)").splitlines()],
+            *[f"> {_md(line)}" for line in (tip["narrative"] or "(no narrative)").splitlines()],
             "",
             "### Answers",
             "",
@@ -249,26 +254,29 @@ def markdown_report(case: dict[str, Any], tips: list[dict[str, Any]], method: st
         ]
         for f in tip["files"]:
             out.append(
-                f"- `{f['path']}` ({f['content_type'] or 'unknown type'}, {f['size']} bytes)"
+                f"- `{_md(f['path'])}` ({_md(f['content_type'] or 'unknown type')}, "
+                f"{f['size']} bytes)"
                 f" SHA-256 `{f['sha256']}`"
             )
             if f.get("image"):
-                out.append(f"  - {_image_words(f['image'])}")
+                out.append(f"  - {_md(_image_words(f['image']))}")
             if "cleaning" in f:
                 out.append(
                     f"  - metadata-stripped copy: {f['cleaning']}"
-                    + (f" -> `{f['cleaned_path']}`" if f.get("cleaned_path") else "")
+                    + (f" -> `{_md(f['cleaned_path'])}`" if f.get("cleaned_path") else "")
                 )
         if not tip["files"]:
             out.append("_No files._")
         out.append("")
     out += ["## Status history", "", "| Time | Who | Status | Reason |", "|---|---|---|---|"]
     out += [
-        f"| {h['time']} | {h['actor']} | {h['status']} | {h['reason'] or ''} |"
+        f"| {h['time']} | {_cell(h['actor'])} | {h['status']} | {h['reason'] or ''} |"
         for h in case["status_history"]
     ]
     out += ["", "## Notes", ""]
-    out += [f"- {n['time']} ({n['actor']}): {n['text']}" for n in case["notes"]] or ["_None._"]
+    out += [f"- {n['time']} ({_md(n['actor'])}): {_md(n['text'])}" for n in case["notes"]] or [
+        "_None._"
+    ]
     return "\n".join(out) + "\n"
 
 
@@ -278,6 +286,9 @@ def html_report(case: dict[str, Any], tips: list[dict[str, Any]], method: str) -
     parts = [
         "<!doctype html>",
         '<html><head><meta charset="utf-8">',
+        # Tip text is escaped; the policy also stops the page from loading anything at all.
+        '<meta http-equiv="Content-Security-Policy" '
+        "content=\"default-src 'none'; style-src 'unsafe-inline'\">",
         f"<title>Case C{case['case']}: {e(case['title'])}</title>",
         "<style>body{font-family:sans-serif;max-width:60em;margin:auto}"
         "td,th{border:1px solid #999;padding:.2em .5em}table{border-collapse:collapse}"

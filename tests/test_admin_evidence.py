@@ -97,6 +97,7 @@ def test_case_export_writes_report_files_manifest_and_custody_excerpt(
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "<h1>Case C1: Hotan camp</h1>" in html
     assert "<script" not in html
+    assert "content=\"default-src 'none'; style-src 'unsafe-inline'\"" in html
     assert hashlib.sha256(PHOTO).hexdigest() in html
 
     excerpt = [json.loads(line) for line in (out / "custody.jsonl").read_text().splitlines()]
@@ -222,3 +223,28 @@ def test_a_damaged_stored_file_stops_the_export_and_leaves_nothing(
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".evidence.partial")]
     assert os.listdir(tmp_path)  # the vault is still there
+
+
+def test_tip_text_cannot_inject_markup_into_the_reports(
+    tmp_path: Path, admin_kdf: Argon2Cost
+) -> None:
+    admin = make_vault(tmp_path)
+    instance = FakeInstance(admin.identity())
+    evil = '<script>alert(1)</script><img src="http://x/">'
+    envelopes = instance.submit(
+        Source(), evil, answers={"where": evil}, files=[(f"{evil}.txt", "text/html", b"x")]
+    )
+    assert admin("import", str(instance.bundle(tmp_path / "b.sdb", envelopes))).exit_code == 0
+    admin("case", "new", "x")
+    admin("case", "add", "C1", "T1")
+    out = tmp_path / "evidence"
+    assert admin("case", "export", "C1", "--out", str(out), "--silent").exit_code == 0
+    html = (out / "report.html").read_text()
+    assert "<script" not in html
+    assert "<img" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    markdown = (out / "report.md").read_text()
+    assert "<script" not in markdown
+    assert (
+        '| where | &lt;script&gt;alert(1)&lt;/script&gt;&lt;img src="http://x/"&gt; |' in markdown
+    )
