@@ -246,11 +246,6 @@ def error_pages(client: FlaskClient, app: Flask, tag: str) -> dict[str, tuple[in
         with app.test_request_context(f"/?lang={tag}"):
             html, code = errors.error_page(status)
         pages[str(status)] = (code, html)
-    with app.test_request_context(f"/?lang={tag}"):
-        offline = render_template(
-            "offline.html", title=messages.OFFLINE_TITLE, message=messages.OFFLINE_TEXT
-        )
-    pages["offline"] = (503, offline)
     return pages
 
 
@@ -365,3 +360,24 @@ def test_landing_page_gives_all_the_safety_advice_in_the_language(
     if tag != "en":
         assert advice != [str(escape(text)) for text in SAFETY_ADVICE]
     assert [text for text in advice if text not in html] == []
+
+
+@pytest.mark.parametrize("tag", TAGS)
+def test_offline_page_is_in_the_language(instance: Path, tag: str) -> None:
+    """Without an admin identity every source page is a 503 "offline" page (fail closed)."""
+    from intake import create_app
+    from intake.config import load_config
+
+    (instance / "admin-identity.pub").unlink()
+    app = create_app(load_config(instance))
+    try:
+        response = app.test_client().get(f"/?lang={tag}")
+        assert response.status_code == 503
+        html = page_of(response)
+        assert_reads_as(tag, html)
+        assert_language_links(html, tag)
+        with app.test_request_context(f"/?lang={tag}"):
+            assert str(messages.OFFLINE_TEXT) in html
+        assert len(response.data) <= MAX_PAGE_BYTES
+    finally:
+        app.extensions["sealdrop"].engine.dispose()
