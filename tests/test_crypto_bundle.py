@@ -10,6 +10,8 @@ import secrets
 import struct
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
@@ -23,7 +25,7 @@ from crypto.bundle import (
 )
 from crypto.encoding import canonical_json
 from crypto.envelope import Opener, Sealer
-from crypto.errors import FormatError, HeaderError, PayloadError, SignatureError
+from crypto.errors import CryptoError, FormatError, HeaderError, PayloadError, SignatureError
 from crypto.replies import (
     make_ack,
     make_reply,
@@ -365,3 +367,20 @@ def test_ack_round_trip_and_other_instance() -> None:
         verify_ack(
             make_ack(INSTANCE, INSTANCE_ID, ids, "2026-11-29"), ADMIN.verify_key, INSTANCE_ID
         )
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, len(BUNDLE) - 1), st.integers(1, 255))
+def test_any_changed_byte_of_a_bundle_is_caught(offset: int, xor: int) -> None:
+    # Either the bundle structure refuses it, or the envelope it hit fails to open.
+    damaged = bytearray(BUNDLE)
+    damaged[offset] ^= xor
+    with pytest.raises(CryptoError):
+        read_all(bytes(damaged))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, len(BUNDLE) - 1))
+def test_any_truncated_bundle_is_caught(cut: int) -> None:
+    with pytest.raises(CryptoError):
+        read_all(BUNDLE[:cut])

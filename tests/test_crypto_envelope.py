@@ -521,3 +521,33 @@ def test_concurrent_seals_and_opens_stay_apart() -> None:
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         assert list(pool.map(round_trip, contents)) == contents
+
+
+# --- properties: any damage is refused, and only with the documented classes ----------------
+
+SMALL_ENVELOPE = seal(os.urandom(CHUNK_BYTES + 3000), {"kind": "file"})
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, len(SMALL_ENVELOPE) - 1), st.integers(1, 255))
+def test_any_changed_byte_is_refused(offset: int, xor: int) -> None:
+    damaged = bytearray(SMALL_ENVELOPE)
+    damaged[offset] ^= xor
+    with pytest.raises((HeaderError, NoMatchingKey, PayloadError)):
+        open_env(bytes(damaged))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, len(SMALL_ENVELOPE) - 1))
+def test_any_truncation_is_refused(cut: int) -> None:
+    with pytest.raises((HeaderError, PayloadError)):
+        open_env(SMALL_ENVELOPE[:cut])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=400))
+def test_arbitrary_bytes_are_refused_with_a_crypto_error(data: bytes) -> None:
+    with pytest.raises((HeaderError, NoMatchingKey, PayloadError)):
+        open_env(data)
+    with pytest.raises((HeaderError, NoMatchingKey, PayloadError)):
+        open_env(MAGIC + data)

@@ -201,3 +201,21 @@ def test_non_canonical_wire_bytes_are_refused() -> None:
 def test_unknown_statement_type_cannot_be_signed() -> None:
     with pytest.raises(ValueError, match="unknown statement type"):
         sign_statement(KEY, "invoice", BODY)
+
+
+WIRE = sign_statement(KEY, "reply", BODY)
+
+
+@settings(max_examples=200)
+@given(st.integers(0, len(WIRE) - 1), st.integers(1, 255))
+def test_any_changed_byte_of_a_statement_is_refused(offset: int, xor: int) -> None:
+    damaged = bytearray(WIRE)
+    damaged[offset] ^= xor
+    with pytest.raises((FormatError, SignatureError)):
+        verify_statement(bytes(damaged), "reply", KEY.verify_key)
+
+
+@given(st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
+def test_arbitrary_bytes_are_not_a_statement(data: bytes) -> None:
+    with pytest.raises((FormatError, SignatureError)):
+        verify_statement(data, "reply", KEY.verify_key)
