@@ -22,7 +22,7 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".heic", 
 def safe_filename(name: str, fallback: str) -> str:
     """A filename that cannot climb out of a folder or hide control characters."""
     name = unicodedata.normalize("NFC", name).replace("\\", "/").split("/")[-1]
-    name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip().lstrip(".")
+    name = re.sub(r"[\x00-\x1f\x7f-\x9f]", "", name).strip().lstrip(".")
     return name[:200] or fallback
 
 

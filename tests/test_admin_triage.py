@@ -196,3 +196,27 @@ def test_search_with_quotes_and_wildcards_is_literal(admin: AdminRunner) -> None
     empty = admin("search", "  ")
     assert empty.exit_code == 1
     assert "the search text is empty" in empty.output
+
+
+def test_terminal_control_characters_in_a_tip_are_shown_not_obeyed(
+    tmp_path: Path, admin_kdf: Argon2Cost
+) -> None:
+    vault = make_vault(tmp_path)
+    instance = FakeInstance(vault.identity())
+    hostile = "clear\x1b[2J\x1b]0;pwned\x07 csi\x9b31m end"
+    envelopes = instance.submit(
+        Source(),
+        hostile,
+        answers={"where": hostile},
+        files=[(f"f{hostile}.txt", "text/plain", b"x")],
+    )
+    assert vault("import", str(instance.bundle(tmp_path / "b.sdb", envelopes))).exit_code == 0
+    for args in (("show", "T1"), ("inbox",), ("search", "clear"), ("log",)):
+        result = vault(*args)
+        assert result.exit_code == 0
+        for raw in ("\x1b", "\x07", "\x9b"):
+            assert raw not in result.output, (args, raw)
+    shown = vault("show", "T1").stdout
+    assert "clear\\x1b[2J\\x1b]0;pwned\\x07 csi\\x9b31m end" in shown
+    # --json keeps the exact text, escaped the JSON way.
+    assert json.loads(vault("show", "T1", "--json").stdout)["narrative"] == hostile

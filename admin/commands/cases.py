@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 from rich.table import Table
-from rich.text import Text
 
 from .. import cases as model
+from ..display import cell
 from ..evidence import export_case
 from ..tips import parse_tip_id
 from .common import (
@@ -84,11 +84,11 @@ def list_(vault_dir: Path, passphrase_file: Path | None, actor: str, as_json: bo
         status = r["status"] + (f" ({r['closing_reason']})" if r["closing_reason"] else "")
         table.add_row(
             f"C{r['case']}",
-            Text(r["title"]),
+            cell(r["title"]),
             status,
             r["grade"] or "-",
             str(r["tips"]),
-            Text(", ".join(r["tags"])),
+            cell(", ".join(r["tags"])),
         )
     console().print(table)
 
@@ -113,7 +113,7 @@ def show(
         print_json(detail)
         return
     out = console()
-    out.print(Text(f"Case C{case_id}: {detail['title']}", style="bold"))
+    out.print(cell(f"Case C{case_id}: {detail['title']}", style="bold"))
     reason = f" ({detail['closing_reason']})" if detail["closing_reason"] else ""
     out.print(f"Status: {detail['status']}{reason}", markup=False)
     grade = detail["grade"]
@@ -124,16 +124,16 @@ def show(
         )
     else:
         out.print("Grade: not graded")
-    out.print(Text("Tags: " + (", ".join(detail["tags"]) or "none")))
+    out.print(cell("Tags: " + (", ".join(detail["tags"]) or "none")))
     out.print("Tips: " + (", ".join(f"T{t}" for t in detail["tips"]) or "none"))
     table = Table(title="Status history", title_justify="left")
     for col in ("Time", "Who", "Status", "Reason"):
         table.add_column(col)
     for h in detail["status_history"]:
-        table.add_row(h["time"], Text(h["actor"]), h["status"], h["reason"] or "")
+        table.add_row(h["time"], cell(h["actor"]), h["status"], h["reason"] or "")
     out.print(table)
     for note in detail["notes"]:
-        out.print(Text(f"Note {note['time']} ({note['actor']}): {note['text']}"))
+        out.print(cell(f"Note {note['time']} ({note['actor']}): {note['text']}"))
 
 
 @case.command(name="add")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 from rich.table import Table
-from rich.text import Text
 
 from .. import custody
+from ..display import cell
 from .common import console, json_option, print_json, unlocked, unlocked_vault_options
 
 
@@ -71,9 +71,9 @@ def log(
         table.add_row(
             str(e["seq"]),
             e["time"],
-            Text(e["actor"]),
+            cell(e["actor"]),
             e["action"],
             e["object"],
-            Text(", ".join(f"{k}={v}" for k, v in sorted(e["details"].items()))),
+            cell(", ".join(f"{k}={v}" for k, v in sorted(e["details"].items()))),
         )
     console().print(table)

@@ -7,10 +7,10 @@ from typing import Any
 
 import click
 from rich.table import Table
-from rich.text import Text
 
 from .. import custody
 from ..content import copy_out, looks_like_image, read_small, safe_filename
+from ..display import cell, inert
 from ..errors import AdminError
 from ..importer import answer_text
 from ..metadata import image_metadata
@@ -58,7 +58,7 @@ def inbox_cmd(
             if table is not None:
                 out.print(table)
             current = tip["source"]
-            table = Table(title=f"Source {current[:12]}", title_justify="left")
+            table = Table(title=f"Source {inert(current[:12])}", title_justify="left")
             for col in ("Tip", "Day", "Size", "Files", "First words", "Answers"):
                 table.add_column(col, overflow="fold")
         assert table is not None
@@ -67,8 +67,8 @@ def inbox_cmd(
             tip["received"],
             human_size(tip["size"]),
             str(tip["files"]),
-            Text(tip["first_words"]),
-            Text(tip["answers_summary"]),
+            cell(tip["first_words"]),
+            cell(tip["answers_summary"]),
         )
     if table is not None:
         out.print(table)
@@ -108,18 +108,18 @@ def show(
         return
     out = console()
     out.print(
-        Text(f"Tip T{tip_id}  received {detail['received']}  source {detail['source']}", "bold")
+        cell(f"Tip T{tip_id}  received {detail['received']}  source {detail['source']}", "bold")
     )
     if detail["cases"]:
         out.print("In cases: " + ", ".join(f"C{c}" for c in detail["cases"]))
-    out.print(Text("\nNarrative", "bold"))
-    out.print(detail["narrative"] or "(no narrative)", markup=False)
+    out.print(cell("\nNarrative", "bold"))
+    out.print(cell(detail["narrative"] or "(no narrative)"))
     if detail["answers"]:
         table = Table(title="Answers", title_justify="left")
         table.add_column("Question")
         table.add_column("Answer", overflow="fold")
         for question, value in sorted(detail["answers"].items()):
-            table.add_row(Text(question), Text(answer_text(value)))
+            table.add_row(cell(question), cell(answer_text(value)))
         out.print(table)
     if detail["files"]:
         table = Table(title="Files", title_justify="left")
@@ -137,11 +137,11 @@ def show(
                     f"camera: {image.get('camera') or '-'}"
                 )
             table.add_row(
-                Text(f["filename"]),
-                Text(f["content_type"] or "?"),
+                cell(f["filename"]),
+                cell(f["content_type"] or "?"),
                 human_size(f["size"]),
                 f["sha256"],
-                Text(meta),
+                cell(meta),
             )
         out.print(table)
 
@@ -194,7 +194,7 @@ def open_cmd(
         except AdminError:
             target.unlink(missing_ok=True)
             raise
-    click.echo(f"Wrote {target} (SHA-256 {envelope['sha256']}, verified).")
+    click.echo(inert(f"Wrote {target} (SHA-256 {envelope['sha256']}, verified)."))
 
 
 @click.command(name="search")
@@ -224,5 +224,5 @@ def search_cmd(
     for col in ("Tip", "Found in", "Text"):
         table.add_column(col, overflow="fold")
     for hit in hits:
-        table.add_row(f"T{hit['tip']}", Text(", ".join(hit["fields"])), Text(hit["snippet"]))
+        table.add_row(f"T{hit['tip']}", cell(", ".join(hit["fields"])), cell(hit["snippet"]))
     console().print(table)
