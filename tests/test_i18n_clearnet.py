@@ -240,3 +240,51 @@ def test_nginx_sends_onion_location_to_the_same_language(
         assert headers["Content-Type"] == "text/html; charset=utf-8"
         served = (tmp_path / "site" / path.lstrip("/")).read_bytes()
         assert body == served
+
+
+def test_the_example_https_site_is_valid_nginx_configuration(tmp_path: Path) -> None:
+    """`nginx -t` accepts the example site as install.sh writes it (with a throwaway
+    certificate in place of the Let's Encrypt one)."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    openssl = shutil.which("openssl")
+    if not Path(nginx).exists() or openssl is None:
+        pytest.skip("nginx or openssl is not installed (.ci/run installs nginx-light)")
+    site, conf_dir = tmp_path / "site", tmp_path / "nginx"
+    assert run_install(ONION, FINGERPRINT, str(site), str(conf_dir)).returncode == 0
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    request = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+    subprocess.run(
+        [openssl, *request, "-subj", "/CN=x", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    example = (conf_dir / "sites-available" / "sealdrop-clearnet").read_text()
+    example = example.replace("/etc/letsencrypt/live/reach.example.org/fullchain.pem", str(cert))
+    example = example.replace("/etc/letsencrypt/live/reach.example.org/privkey.pem", str(key))
+    example = example.replace("/srv/sealdrop-clearnet", str(site))
+    (conf_dir / "sites-enabled").mkdir()
+    (conf_dir / "sites-enabled" / "sealdrop-clearnet").write_text(example)
+    temp = tmp_path / "run"
+    temp.mkdir()
+    (conf_dir / "nginx.conf").write_text(
+        f"""
+pid {temp}/nginx.pid;
+error_log {temp}/error.log;
+events {{ worker_connections 32; }}
+http {{
+    include /etc/nginx/mime.types;
+    include conf.d/*.conf;
+    include sites-enabled/*;
+}}
+"""
+    )
+    check = subprocess.run(
+        [nginx, "-t", "-p", str(conf_dir), "-c", str(conf_dir / "nginx.conf")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stderr
+    assert (
+        "Onion-Location" in (conf_dir / "snippets" / "sealdrop-clearnet-headers.conf").read_text()
+    )
