@@ -402,3 +402,26 @@ def test_a_new_vault_opens_old_envelopes_with_the_backup_key(
         _json(new("show", "T1", "--json", passphrase=other))["narrative"]
         == "sealed before the laptop was lost"
     )
+
+
+def test_a_bundle_that_changes_between_check_and_import_records_nothing(
+    admin: AdminRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import admin.commands.importing as importing
+
+    _i, _s, _e, bundle = submit_and_bundle(admin, tmp_path, **TIP)
+    real_scan = importing.scan_bundle
+
+    def scan_then_cut(path: Path, advance: object) -> object:
+        manifest = real_scan(path, advance)  # type: ignore[arg-type]
+        path.write_bytes(path.read_bytes()[:-100])  # the USB stick is pulled out
+        return manifest
+
+    monkeypatch.setattr(importing, "scan_bundle", scan_then_cut)
+    before = tree_digest(admin.vault)
+    result = admin("import", str(bundle))
+    assert result.exit_code == 1
+    assert "the bundle changed while it was being imported" in result.output
+    assert "nothing of this import was recorded" in result.output
+    after = tree_digest(admin.vault)
+    assert {k: v for k, v in after.items() if not k.startswith("content/")} == before

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from crypto.errors import CryptoError
 from crypto.replies import make_ack
 
 from .. import custody
@@ -154,6 +155,13 @@ def import_(
                 raise AdminError(
                     f"the import stopped ({exc.strerror}) and nothing of it was recorded. "
                     "Free some disk space and run the same import again."
+                ) from exc
+            except CryptoError as exc:
+                # Only possible if the file changed after it was checked (e.g. a USB stick
+                # pulled out): the vault keeps nothing of this run.
+                raise AdminError(
+                    f"the bundle changed while it was being imported ({exc}); nothing of this "
+                    "import was recorded. Copy the bundle again and run the import again."
                 ) from exc
         if result.stopped is not None:
             raise AdminError(
