@@ -226,7 +226,14 @@ def _import_one(
         meta = _checked_metadata(reader.metadata, entry, manifest.created)
         narrative = bytearray()
         digest = hashlib.sha256()
-        with vault.content_writer(entry.envelope_id) as store:
+        # The stored copy carries the sealed metadata too, so the content store alone is
+        # self-describing (a damaged database does not orphan what it holds).
+        record = {
+            "envelope_id": entry.envelope_id,
+            "instance_id": manifest.instance_id,
+            "metadata": reader.metadata,
+        }
+        with vault.content_writer(entry.envelope_id, record) as store:
             while block := reader.read():
                 store.write(block)
                 digest.update(block)

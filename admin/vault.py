@@ -299,7 +299,7 @@ class Vault:
         return self.root / "content" / f"{envelope_id}.sdv"
 
     @contextlib.contextmanager
-    def content_writer(self, envelope_id: str) -> Iterator[EnvelopeWriter]:
+    def content_writer(self, envelope_id: str, record: dict[str, Any]) -> Iterator[EnvelopeWriter]:
         """Seal content to the vault key under a temp name; rename only on success."""
         tmp_dir = self.root / "content" / "tmp"
         tmp_dir.mkdir(mode=0o700, exist_ok=True)
@@ -308,7 +308,7 @@ class Vault:
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "wb") as out:
-                with sealer.writer(out, {"envelope_id": envelope_id}) as writer:
+                with sealer.writer(out, record) as writer:
                     yield writer
                 out.flush()
                 os.fsync(out.fileno())

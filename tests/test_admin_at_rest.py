@@ -103,8 +103,10 @@ def test_stored_content_is_sealed_to_the_vault_key_not_the_recipient_key(tmp_pat
     vault_key = unlock_private_key(
         (admin.vault / "keys" / "vault.key").read_text(), PASSPHRASE.encode()
     )
-    _opened, plain = Opener([vault_key]).open_bytes(stored)  # type: ignore[list-item]
+    opened, plain = Opener([vault_key]).open_bytes(stored)  # type: ignore[list-item]
     assert plain == b"x"
+    assert opened.metadata["metadata"]["kind"] == "message"
+    assert opened.metadata["instance_id"] == instance.instance_id
 
 
 @pytest.mark.usefixtures("admin_kdf")
