@@ -16,10 +16,11 @@ from crypto.errors import CryptoError
 
 from . import errors, headers, hostguard, i18n, messages
 from .config import Config
-from .db import make_engine, make_sessionmaker, upgrade_database
+from .db import make_engine, make_sessionmaker
 from .instance import load_admin_identity, load_flask_secret, load_peppers
 from .login_guard import DerivationGate, FailedLoginLimiter
 from .questionnaire import QuestionnaireError, load_questionnaire
+from .startup import upgrade_database_if_reachable
 from .state import EXTENSION, IntakeState, close_db, state
 from .storage import EnvelopeStore
 from .views import pages, source, submit
@@ -65,7 +66,8 @@ class SourceFlask(Flask):
 
 def _load_state(config: Config) -> IntakeState:
     engine = make_engine(config.database_url)
-    upgrade_database(engine)
+    if not upgrade_database_if_reachable(engine):
+        log.error("database unreachable at start: pages that need it answer 503 until it is back")
     store = EnvelopeStore(config.storage_dir)
     store.cleanup_tmp(older_than_seconds=STALE_UPLOAD_SECONDS)
     identity = questionnaire = None

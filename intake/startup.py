@@ -4,12 +4,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
 
 from .config import Config
 from .db import make_engine, make_sessionmaker, upgrade_database
 from .models import Envelope
 from .storage import EnvelopeStore
+
+
+def upgrade_database_if_reachable(engine: Engine) -> bool:
+    """Migrate, or return False if the database cannot be reached right now.
+
+    A gunicorn worker builds its app when it (re)starts; one replaced during a database
+    outage must still boot (pages needing the database answer 503 until it is back), or
+    gunicorn stops the whole service ("Worker failed to boot").
+    """
+    try:
+        upgrade_database(engine)
+    except OperationalError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)

@@ -108,9 +108,9 @@ def base_url(process: ServeProcess) -> str:
     return f"http://127.0.0.1:{process.port}"
 
 
-def form_token(session: requests.Session, url: str) -> str:
-    """Load the landing page (sets the CSRF cookie) and return the form's token."""
-    page = session.get(url + "/", timeout=30)
+def form_token(session: requests.Session, url: str, path: str = "/") -> str:
+    """Load a page with a form (sets the CSRF cookie) and return the form's token."""
+    page = session.get(url + path, timeout=30)
     assert page.status_code == 200, page.status_code
     match = TOKEN.search(page.text)
     assert match, "no CSRF token on the landing page"

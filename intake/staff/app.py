@@ -22,8 +22,9 @@ from crypto.errors import CryptoError
 from .. import headers, hostguard
 from ..app import SourceFlask
 from ..config import Config
-from ..db import make_engine, make_sessionmaker, upgrade_database
+from ..db import make_engine, make_sessionmaker
 from ..instance import load_admin_identity, load_flask_secret, load_instance_signing_key
+from ..startup import upgrade_database_if_reachable
 from ..storage import EnvelopeStore
 from ..transfer.reply_import import MAX_REPLY_BUNDLE_BYTES
 from . import views
@@ -65,7 +66,8 @@ def _staff_secret(config: Config) -> bytes:
 
 def _load_state(config: Config) -> StaffState:
     engine = make_engine(config.database_url)
-    upgrade_database(engine)
+    if not upgrade_database_if_reachable(engine):
+        log.error("database unreachable at start: pages that need it answer 503 until it is back")
     signer = None
     try:
         signer = load_admin_identity(config).signer
