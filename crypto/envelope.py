@@ -118,7 +118,12 @@ class _Sha256:
 
     def update(self, data: bytes) -> None:
         """Add `data` (immutable: it may be hashed after this returns)."""
-        if self._queue is None and self._inline + len(data) <= self.INLINE_BYTES:
+        # Inline only while nothing waits in a batch: updates must keep their order.
+        if (
+            not self._batch
+            and self._queue is None
+            and self._inline + len(data) <= self.INLINE_BYTES
+        ):
             self._inline += len(data)
             self._hash.update(data)
             return

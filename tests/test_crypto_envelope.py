@@ -24,6 +24,7 @@ from crypto.envelope import (
     STREAM_HEADER_BYTES,
     Opener,
     Sealer,
+    _Sha256,
     padme,
 )
 from crypto.errors import CryptoError, FormatError, HeaderError, NoMatchingKey, PayloadError
@@ -551,3 +552,23 @@ def test_arbitrary_bytes_are_refused_with_a_crypto_error(data: bytes) -> None:
         open_env(data)
     with pytest.raises((HeaderError, NoMatchingKey, PayloadError)):
         open_env(MAGIC + data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 300_000), max_size=12))
+def test_threaded_sha256_keeps_the_order_of_updates(sizes: list[int]) -> None:
+    # Once found wrong: a small update after one that had been queued was hashed first.
+    pieces = [os.urandom(n) for n in sizes]
+    hasher = _Sha256()
+    for piece in pieces:
+        hasher.update(piece)
+    assert hasher.hexdigest() == hashlib.sha256(b"".join(pieces)).hexdigest()
+
+
+def test_writes_that_cross_the_inline_hashing_budget_seal_correctly() -> None:
+    pieces = [os.urandom(200_000), os.urandom(100_000), os.urandom(10_000), os.urandom(5)]
+    out = io.BytesIO()
+    with Sealer([KEY.public_key]).writer(out, META) as env:
+        for piece in pieces:
+            env.write(piece)
+    assert open_env(out.getvalue())[1] == b"".join(pieces)
