@@ -178,6 +178,14 @@ def test_a_disk_that_fills_during_import_keeps_what_was_imported_and_a_rerun_com
     assert [f["filename"] for f in shown["files"]] == ["v.mp4"]
 
 
+def _partial_bigger_than(folder: Path, size: int) -> bool:
+    """True once a partial content file in `folder` has grown past `size` bytes."""
+    try:
+        return any(p.stat().st_size > size for p in folder.iterdir())
+    except FileNotFoundError:  # the folder does not exist yet, or a file was just renamed
+        return False
+
+
 @pytest.mark.slow
 def test_an_import_killed_midway_leaves_a_usable_vault_and_a_rerun_completes(
     tmp_path: Path, admin_kdf: Argon2Cost
@@ -202,7 +210,7 @@ def test_an_import_killed_midway_leaves_a_usable_vault_and_a_rerun_completes(
     tmp_dir = admin.vault / "content" / "tmp"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
-        if tmp_dir.is_dir() and any(p.stat().st_size > (1 << 20) for p in tmp_dir.iterdir()):
+        if _partial_bigger_than(tmp_dir, 1 << 20):
             break
         time.sleep(0.002)
     assert proc.poll() is None, "the import finished before it could be interrupted"
