@@ -39,6 +39,7 @@ REQUIRED = (
     "bridges.torproject.org",
     "bridges@torproject.org",
     "@GetBridgesBot",
+    "frontdesk@torproject.org",
     "QQ",
     "163",
     "__ONION_ADDRESS__",
