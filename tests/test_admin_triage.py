@@ -220,3 +220,21 @@ def test_terminal_control_characters_in_a_tip_are_shown_not_obeyed(
     assert "clear\\x1b[2J\\x1b]0;pwned\\x07 csi\\x9b31m end" in shown
     # --json keeps the exact text, escaped the JSON way.
     assert json.loads(vault("show", "T1", "--json").stdout)["narrative"] == hostile
+
+
+def test_show_reports_a_damaged_stored_photo_and_still_shows_the_tip(admin: AdminRunner) -> None:
+    detail = _json(admin("show", "T1", "--json"))
+    photo = next(f for f in detail["files"] if f["filename"] == "photo.jpg")
+    assert photo["problem"] is None
+    stored = admin.vault / "content" / f"{photo['envelope_id']}.sdv"
+    data = bytearray(stored.read_bytes())
+    data[-2] ^= 1
+    stored.write_bytes(bytes(data))
+    result = admin("show", "T1", "--json")
+    assert result.exit_code == 0
+    detail = _json(result)
+    assert detail["narrative"] == NARRATIVE_ZH
+    photo = next(f for f in detail["files"] if f["filename"] == "photo.jpg")
+    assert photo["image"] is None
+    assert f"the stored copy of envelope {photo['envelope_id']} is damaged" in photo["problem"]
+    assert "PROBLEM:" in admin("show", "T1").stdout

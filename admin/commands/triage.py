@@ -75,10 +75,16 @@ def inbox_cmd(
 
 
 def _with_image_metadata(vault: Any, detail: dict[str, Any]) -> None:
+    """Add photo metadata; a damaged stored file is reported, not fatal, so the rest shows."""
     for f in detail["files"]:
         f["image"] = None
+        f["problem"] = None
         if looks_like_image(f):
-            data = read_small(vault, f)
+            try:
+                data = read_small(vault, f)
+            except AdminError as exc:
+                f["problem"] = exc.message
+                continue
             f["image"] = image_metadata(data) if data is not None else None
 
 
@@ -136,6 +142,8 @@ def show(
                     f"GPS: {where}\n"
                     f"camera: {image.get('camera') or '-'}"
                 )
+            if f["problem"]:
+                meta = f"PROBLEM: {f['problem']}"
             table.add_row(
                 cell(f["filename"]),
                 cell(f["content_type"] or "?"),
