@@ -1,0 +1,60 @@
+"""Item 1: Sealer.seal and Opener.open against raw PyNaCl secretstream, and sealing's memory.
+
+Run: `python -m bench crypto`. The measuring is bench/crypto_throughput.py's (the crypto
+engineer's); this module runs it at the bench's sizes and records the figures.
+"""
+
+from __future__ import annotations
+
+from bench import crypto_throughput
+from bench.harness import BenchResult, Figure, MiB, sized
+
+TARGET = 0.8
+COMMAND = "python -m bench crypto"
+
+
+def run() -> None:
+    """Seal/open throughput ratios to raw secretstream; peak RSS of a 1 GiB streamed seal."""
+    result = BenchResult("crypto")
+    size = sized(256, 64) * MiB
+    rss_size = sized(1024, 256) * MiB
+    repeat = 3
+    print(f"  {size // MiB} MiB of random data in memory, best of {repeat}", flush=True)
+    rows = crypto_throughput.throughput(size, repeat)
+    speeds = {name: speed for name, speed, _ratio in rows}
+    push, pull = speeds["raw secretstream push, 64 KiB"], speeds["raw secretstream pull, 64 KiB"]
+    for name, raw_name, raw in (
+        ("Sealer.seal", "raw secretstream push", push),
+        ("Opener.open", "raw secretstream pull", pull),
+    ):
+        ratio = speeds[name] / raw
+        result.add(
+            Figure(
+                name=f"{name} ({size // MiB} MiB in memory to a null sink)",
+                value=speeds[name],
+                unit="MB/s",
+                baseline=f"{raw_name} (64 KiB chunks)",
+                baseline_value=raw,
+                ratio=ratio,
+                target=f">= {TARGET}x",
+                met=ratio >= TARGET,
+                command=COMMAND,
+            )
+        )
+    idle = crypto_throughput._child_peak_rss(rss_size, seal=False)
+    sealing = crypto_throughput._child_peak_rss(rss_size, seal=True)
+    result.add(
+        Figure(
+            name=f"peak RSS sealing {rss_size // MiB} MiB streamed",
+            value=sealing / 1024,
+            unit="MiB",
+            baseline="a child that only sets up",
+            baseline_value=idle / 1024,
+            ratio=sealing / idle,
+            target="flat (constant memory)",
+            met=(sealing - idle) / 1024 <= 16,
+            command=COMMAND,
+            notes=f"grows by {(sealing - idle) / 1024:.1f} MiB",
+        )
+    )
+    result.save()
