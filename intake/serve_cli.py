@@ -173,6 +173,27 @@ def clean_partial_envelopes(storage_dir: Path) -> None:
         click.echo(f"Removed {removed} unfinished upload(s) (sealed, never complete).", err=True)
 
 
+def prepare_storage(config: Any) -> None:
+    """Before any worker starts: migrate, and remove what a crash left (partial uploads, and
+    envelope files whose database commit never happened: the source saw no receipt)."""
+    from sqlalchemy.exc import OperationalError
+
+    from .startup import prepare_instance
+
+    try:
+        prepared = prepare_instance(config)
+    except OperationalError:
+        click.echo("Warning: the database is unreachable; pages needing it answer 503.", err=True)
+        clean_partial_envelopes(config.storage_dir)
+        return
+    if prepared.partial_uploads_removed:
+        count = prepared.partial_uploads_removed
+        click.echo(f"Removed {count} unfinished upload(s) (sealed, never complete).", err=True)
+    if prepared.orphan_envelopes_removed:
+        count = prepared.orphan_envelopes_removed
+        click.echo(f"Removed {count} envelope(s) never recorded (a crash mid-commit).", err=True)
+
+
 class BootstrapReporter:
     """Print tor's bootstrap progress as it changes, until it reaches 100%."""
 
@@ -216,7 +237,7 @@ def serve_apps(
     controller: Any,
 ) -> None:
     """Run both apps until a stop signal or an app exits; always leave storage clean."""
-    clean_partial_envelopes(config.storage_dir)
+    prepare_storage(config)
     apps: list[AppProcess] = []
     reporter = BootstrapReporter(controller)
     with stop_requested() as received:

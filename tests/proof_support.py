@@ -164,3 +164,73 @@ def run_cli(program: str, *args: str, env: dict[str, str] | None = None, input: 
         timeout=300,
         check=False,
     )
+
+
+ADMIN_PASSPHRASE = "proof passphrase for the offline vault"
+
+
+@dataclass(frozen=True)
+class Offline:
+    """The offline side: a vault made by `sealdrop-admin init` (test key-file cost)."""
+
+    vault: Path
+    workdir: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        """What every `sealdrop-admin` command gets."""
+        return {
+            "SEALDROP_VAULT": str(self.vault),
+            "SEALDROP_ADMIN_PASSPHRASE": ADMIN_PASSPHRASE,
+            "SEALDROP_ADMIN_KDF": "test",
+        }
+
+    @property
+    def identity_text(self) -> str:
+        """admin-identity.pub, for `sealdrop init`."""
+        return (self.vault / "admin-identity.pub").read_text(encoding="utf-8")
+
+    def admin(self, *args: str) -> str:
+        """`sealdrop-admin ARGS`; fails the test with its output unless it exits 0."""
+        done = run_cli("sealdrop-admin", *args, env=self.env)
+        assert done.returncode == 0, f"sealdrop-admin {args[0]}: {done.stdout}{done.stderr}"
+        return done.stdout
+
+    def carry(self, instance: Path, name: str, *, apply_ack: bool = True) -> dict[str, object]:
+        """`sealdrop export`, `sealdrop-admin import --ack-out`, `sealdrop apply-ack`: what
+        staff and the admin do to bring tips offline. Returns the import's JSON report."""
+        import json
+
+        bundle, ack = self.workdir / f"{name}.sdb", self.workdir / f"{name}.sda"
+        done = run_cli("sealdrop", "export", "--instance", str(instance), "--out", str(bundle))
+        assert done.returncode == 0, done.stdout + done.stderr
+        report = json.loads(
+            self.admin(
+                "import",
+                str(bundle),
+                "--ack-out",
+                str(ack),
+                "--actor",
+                "proof",
+                "--silent",
+                "--json",
+            )  # fmt: skip
+        )
+        if apply_ack:
+            done = run_cli("sealdrop", "apply-ack", "--instance", str(instance), str(ack))
+            assert done.returncode == 0, done.stdout + done.stderr
+        return dict(report)
+
+    def inbox(self) -> list[dict[str, object]]:
+        """`sealdrop-admin inbox --all --json`: every tip in the vault."""
+        import json
+
+        return list(json.loads(self.admin("inbox", "--all", "--json", "--actor", "proof"))["tips"])
+
+
+def make_offline(workdir: Path) -> Offline:
+    """`sealdrop-admin init` in workdir/vault."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    offline = Offline(workdir / "vault", workdir)
+    offline.admin("init", "--vault", str(offline.vault), "--json")
+    return offline
