@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import gettext
+import re
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,15 @@ def test_a_po_edited_without_recompiling_is_caught(tmp_path: Path) -> None:
     text = (directory / "messages.po").read_text(encoding="utf-8")
     po.write_text(text.replace('msgstr "Votre sécurité"', 'msgstr "Restez prudents"'))
     assert mo_differences(po, directory / "messages.mo") == ["Stay safe"]
+
+
+def test_digit_groups_in_uyghur_are_isolated_left_to_right() -> None:
+    """In right-to-left text, "4821 0937 5512" would show its groups in reverse order unless
+    isolated (U+2066 LEFT-TO-RIGHT ISOLATE ... U+2069 POP DIRECTIONAL ISOLATE)."""
+    bare = []
+    for message in messages(load_catalog("ug")):
+        for text in translations_of(message):
+            outside = re.sub("\u2066[^\u2069]*\u2069", "", text)
+            if re.search(r"\d+ \d+", outside):
+                bare.append(msgid_key(message))
+    assert bare == []
