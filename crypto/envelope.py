@@ -16,11 +16,11 @@ import hashlib
 import hmac
 import io
 import os
-import queue
 import re
 import struct
 import threading
 import weakref
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -79,49 +79,100 @@ def padme(length: int) -> int:
     return (length + mask) & ~mask
 
 
-class _Sha256:
-    """SHA-256 of a stream. Past the first few hundred KiB, updates run on a helper thread,
-    so hashing overlaps the cipher on another core (hashlib and PyNaCl release the GIL).
-    Callers pass bytes they will not change."""
+class _HashWorker:
+    """A helper thread that hashes batches in order; the caller's thread helps when it lags.
 
-    INLINE_BYTES = 256 * 1024  # small contents are hashed at once: no thread to start
+    Batches wait in a deque. Whoever hashes one (the helper, or the caller when more than
+    DEPTH are waiting) pops it and hashes it under one lock, so batches are hashed exactly in
+    the order they were added, and the caller never sleeps waiting for a busy machine to
+    schedule the helper: it does the work itself. hashlib releases the GIL while hashing, so
+    on a free core the helper overlaps the caller's cipher work."""
+
+    DEPTH = 8  # batches that may wait: bounds memory
+
+    def __init__(self, hash_: Any) -> None:
+        self._hash = hash_
+        self._ready: deque[list[bytes]] = deque()
+        self._lock = threading.Lock()
+        self._wake = threading.Semaphore(0)
+        self._stopped = threading.Event()
+        thread = threading.Thread(
+            target=self._work,
+            args=(hash_, self._ready, self._lock, self._wake, self._stopped),
+            daemon=True,
+        )
+        thread.start()
+        # An abandoned writer or reader must not leave its thread waiting forever.
+        self._finalizer = weakref.finalize(self, self._stop, self._wake, self._stopped, thread)
+        self._finalizer.atexit = False
+
+    @staticmethod
+    def _hash_next(hash_: Any, ready: deque[list[bytes]]) -> None:
+        for data in ready.popleft():
+            hash_.update(data)
+
+    @staticmethod
+    def _work(
+        hash_: Any,
+        ready: deque[list[bytes]],
+        lock: threading.Lock,
+        wake: threading.Semaphore,
+        stopped: threading.Event,
+    ) -> None:
+        while True:
+            wake.acquire()
+            with lock:
+                if stopped.is_set():
+                    return
+                if ready:  # the caller may have hashed it already
+                    _HashWorker._hash_next(hash_, ready)
+
+    @staticmethod
+    def _stop(
+        wake: threading.Semaphore, stopped: threading.Event, thread: threading.Thread
+    ) -> None:
+        stopped.set()
+        wake.release()
+        thread.join()
+
+    def add(self, batch: list[bytes]) -> None:
+        """Queue a batch; hash the oldest one here if too many are waiting."""
+        self._ready.append(batch)
+        self._wake.release()
+        if len(self._ready) > self.DEPTH:
+            with self._lock:
+                if self._ready:
+                    self._hash_next(self._hash, self._ready)
+
+    def finish(self) -> None:
+        """Hash everything still waiting, then end the thread."""
+        with self._lock:
+            while self._ready:
+                self._hash_next(self._hash, self._ready)
+        self._finalizer()
+
+
+class _Sha256:
+    """SHA-256 of a stream. Small contents are hashed at once; past a few hundred KiB,
+    batches go to a _HashWorker so hashing overlaps the cipher on another core. Callers pass
+    bytes they will not change: they may be hashed after update() returns."""
+
+    INLINE_BYTES = 256 * 1024  # no thread for contents this small
     BATCH_BYTES = 256 * 1024  # handed over in batches: fewer thread switches
-    QUEUE_DEPTH = 8  # bounds what waits to be hashed, so memory stays constant
 
     def __init__(self) -> None:
         self._hash = hashlib.sha256()
         self._inline = 0
         self._batch: list[bytes] = []
         self._batch_bytes = 0
-        self._queue: queue.Queue[list[bytes] | None] | None = None
-        self._finalizer: weakref.finalize[Any, Any] | None = None
-
-    @staticmethod
-    def _work(hash_: Any, batches: queue.Queue[list[bytes] | None]) -> None:
-        while (batch := batches.get()) is not None:
-            for data in batch:
-                hash_.update(data)
-
-    @staticmethod
-    def _stop(batches: queue.Queue[list[bytes] | None], thread: threading.Thread) -> None:
-        batches.put(None)
-        thread.join()
-
-    def _start(self) -> queue.Queue[list[bytes] | None]:
-        batches: queue.Queue[list[bytes] | None] = queue.Queue(self.QUEUE_DEPTH)
-        thread = threading.Thread(target=self._work, args=(self._hash, batches), daemon=True)
-        thread.start()
-        # An abandoned writer or reader must not leave its thread waiting forever.
-        self._finalizer = weakref.finalize(self, self._stop, batches, thread)
-        self._finalizer.atexit = False
-        return batches
+        self._worker: _HashWorker | None = None
 
     def update(self, data: bytes) -> None:
-        """Add `data` (immutable: it may be hashed after this returns)."""
+        """Add `data`."""
         # Inline only while nothing waits in a batch: updates must keep their order.
         if (
             not self._batch
-            and self._queue is None
+            and self._worker is None
             and self._inline + len(data) <= self.INLINE_BYTES
         ):
             self._inline += len(data)
@@ -130,18 +181,19 @@ class _Sha256:
         self._batch.append(data)
         self._batch_bytes += len(data)
         if self._batch_bytes >= self.BATCH_BYTES:
-            if self._queue is None:
-                self._queue = self._start()
-            self._queue.put(self._batch)
+            if self._worker is None:
+                self._worker = _HashWorker(self._hash)
+            self._worker.add(self._batch)
             self._batch = []
             self._batch_bytes = 0
 
     def close(self) -> None:
         """Hash what is still waiting and end the helper thread."""
-        if self._queue is not None and self._finalizer is not None:
-            self._queue.put(self._batch)
-            self._finalizer()
-            self._queue = None
+        if self._worker is not None:
+            if self._batch:
+                self._worker.add(self._batch)
+            self._worker.finish()
+            self._worker = None
         else:
             for data in self._batch:
                 self._hash.update(data)
