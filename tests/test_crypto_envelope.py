@@ -7,6 +7,7 @@ import hashlib
 import io
 import itertools
 import os
+import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -24,6 +25,7 @@ from crypto.envelope import (
     STREAM_HEADER_BYTES,
     Opener,
     Sealer,
+    _HashWorker,
     _Sha256,
     padme,
 )
@@ -572,3 +574,17 @@ def test_writes_that_cross_the_inline_hashing_budget_seal_correctly() -> None:
         for piece in pieces:
             env.write(piece)
     assert open_env(out.getvalue())[1] == b"".join(pieces)
+
+
+@pytest.mark.parametrize("depth", [0, 1, 8])
+def test_batches_hash_in_order_whoever_hashes_them(
+    depth: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # depth 0: the caller hashes every batch itself, racing the helper for each one.
+    monkeypatch.setattr(_HashWorker, "DEPTH", depth)
+    for _ in range(5):
+        pieces = [os.urandom(random.randrange(1, 200_000)) for _ in range(40)]
+        hasher = _Sha256()
+        for piece in pieces:
+            hasher.update(piece)
+        assert hasher.hexdigest() == hashlib.sha256(b"".join(pieces)).hexdigest()
