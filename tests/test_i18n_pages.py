@@ -263,6 +263,8 @@ def test_every_error_page_is_in_the_language(client: FlaskClient, app: Flask, ta
             raise AssertionError(f"{name} page in {tag}: {error}") from error
         if "<nav" in html:
             assert_language_links(html, tag)
+        for url in forms_and_links(html):  # "back to the start page", the login form
+            assert lang_in(url) == tag, (name, url)
 
 
 @pytest.mark.parametrize("tag", TAGS)
