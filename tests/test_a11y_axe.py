@@ -197,3 +197,19 @@ def test_keyboard_alone_submits_and_logs_in_with_visible_focus(browser: Any, ser
         page.wait_for_url("**/source?lang=ug")
     finally:
         context.close()
+
+
+CLEARNET_SITE = Path(__file__).resolve().parent.parent / "deploy" / "clearnet" / "site"
+
+
+@pytest.mark.parametrize("page_name", ["index", "en", "zh-Hans", "zh-Hant", "ug", "bo", "fr"])
+def test_axe_finds_no_serious_violation_on_the_clearnet_pages(
+    browser: Any, axe_source: str, page_name: str
+) -> None:
+    context = browser.new_context(java_script_enabled=True)
+    page = context.new_page()
+    try:
+        page.goto((CLEARNET_SITE / f"{page_name}.html").as_uri())
+        assert violations(page, axe_source) == []
+    finally:
+        context.close()
