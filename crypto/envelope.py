@@ -166,6 +166,7 @@ class _Sha256:
         self._batch: list[bytes] = []
         self._batch_bytes = 0
         self._worker: _HashWorker | None = None
+        self._threadless = False  # no thread could be started: hash everything here
 
     def update(self, data: bytes) -> None:
         """Add `data`."""
@@ -173,7 +174,7 @@ class _Sha256:
         if (
             not self._batch
             and self._worker is None
-            and self._inline + len(data) <= self.INLINE_BYTES
+            and (self._threadless or self._inline + len(data) <= self.INLINE_BYTES)
         ):
             self._inline += len(data)
             self._hash.update(data)
@@ -182,7 +183,12 @@ class _Sha256:
         self._batch_bytes += len(data)
         if self._batch_bytes >= self.BATCH_BYTES:
             if self._worker is None:
-                self._worker = _HashWorker(self._hash)
+                try:
+                    self._worker = _HashWorker(self._hash)
+                except RuntimeError:  # "can't start new thread": slower, but the seal goes on
+                    self._threadless = True
+                    self.close()  # hashes the waiting batch here
+                    return
             self._worker.add(self._batch)
             self._batch = []
             self._batch_bytes = 0

@@ -588,3 +588,12 @@ def test_batches_hash_in_order_whoever_hashes_them(
         for piece in pieces:
             hasher.update(piece)
         assert hasher.hexdigest() == hashlib.sha256(b"".join(pieces)).hexdigest()
+
+
+def test_sealing_goes_on_when_no_thread_can_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    data = os.urandom(3 * MiB + 5)
+    assert open_env(seal(data))[1] == data
