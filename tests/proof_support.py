@@ -140,6 +140,23 @@ def receipt_in(page: str) -> str:
     return match.group(1)
 
 
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid` (gunicorn arbiters and their workers)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
 def wait_for(predicate, timeout: float = 20, interval: float = 0.1) -> bool:  # type: ignore[no-untyped-def]
     """Poll until predicate() is true or the time is up; returns the last result."""
     deadline = time.monotonic() + timeout
@@ -204,18 +221,8 @@ class Offline:
         bundle, ack = self.workdir / f"{name}.sdb", self.workdir / f"{name}.sda"
         done = run_cli("sealdrop", "export", "--instance", str(instance), "--out", str(bundle))
         assert done.returncode == 0, done.stdout + done.stderr
-        report = json.loads(
-            self.admin(
-                "import",
-                str(bundle),
-                "--ack-out",
-                str(ack),
-                "--actor",
-                "proof",
-                "--silent",
-                "--json",
-            )  # fmt: skip
-        )
+        args = ["import", str(bundle), "--ack-out", str(ack), "--actor", "proof", "--silent"]
+        report = json.loads(self.admin(*args, "--json"))
         if apply_ack:
             done = run_cli("sealdrop", "apply-ack", "--instance", str(instance), str(ack))
             assert done.returncode == 0, done.stdout + done.stderr

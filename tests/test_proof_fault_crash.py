@@ -16,6 +16,7 @@ import requests
 from proof_support import (
     Offline,
     base_url,
+    descendants,
     form_token,
     holdings,
     make_offline,
@@ -29,7 +30,6 @@ from sqlalchemy import create_engine, delete
 from intake.config import load_config
 from intake.instance import create_instance
 from intake.models import Envelope, Source
-from test_proof_fault_postgres import descendants
 
 pytestmark = pytest.mark.slow
 

@@ -18,6 +18,7 @@ import requests
 from private_postgres import PrivatePostgres, postgres_bin
 from proof_support import (
     base_url,
+    descendants,
     form_token,
     holdings,
     receipt_in,
@@ -44,23 +45,6 @@ def private_postgres() -> Iterator[PrivatePostgres]:
         yield cluster
     finally:
         cluster.destroy()
-
-
-def descendants(pid: int) -> set[int]:
-    """Every process below `pid` (gunicorn arbiters and their workers)."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    found, frontier = set(), {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return found
 
 
 def test_database_down_answers_503_then_recovers_without_a_restart(
