@@ -58,4 +58,5 @@ fi
 
 echo "DEMO: admin vault $VAULT (passphrase in $PASSPHRASE_FILE)"
 echo "DEMO: try the offline side with: sealdrop-admin inbox --vault $VAULT --passphrase-file $PASSPHRASE_FILE"
-exec sealdrop serve --instance "$INSTANCE" "$@"
+# --allow-loopback: the demo is also browsed at http://127.0.0.1:8080/ (README).
+exec sealdrop serve --instance "$INSTANCE" --allow-loopback "$@"

@@ -49,6 +49,13 @@ def check_onion_host(value: str) -> str:
     )
 
 
+def with_loopback(
+    allowed: tuple[frozenset[str], frozenset[str]], loopback: frozenset[str], add: bool
+) -> tuple[frozenset[str], frozenset[str]]:
+    """The allowed Host names of both apps, plus the loopback names if `add`."""
+    return (allowed[0] | loopback, allowed[1] | loopback) if add else allowed
+
+
 def banner(lines: list[str], mark: str) -> None:
     """Print `lines` framed so they stand out in a terminal or journal."""
     rule = mark * 72
@@ -319,6 +326,12 @@ def serve_apps(
     help="With --onion-host: the staff onion's address (default: $SEALDROP_STAFF_ONION_HOST).",
 )
 @click.option(
+    "--allow-loopback",
+    is_flag=True,
+    help="With an onion: also answer requests addressed to 127.0.0.1/localhost "
+    "(development; `make run` uses it). Off in production, so that only the onion name works.",
+)
+@click.option(
     "--allow-non-loopback",
     is_flag=True,
     help="Allow --host to be a non-loopback address (see below).",
@@ -353,6 +366,7 @@ def serve(
     staff_factory: str | None,
     onion_host: str | None,
     staff_onion_host: str | None,
+    allow_loopback: bool,
 ) -> None:
     """Serve the source app and the staff app, published as onion services.
 
@@ -398,7 +412,7 @@ def serve(
             lines.append(f"  Staff onion (client key required):    http://{hosts[1]}/")
         banner(lines, "=")
         staff_allowed = frozenset({hosts[1]}) if staff_onion_host else loopback
-        allowed = (frozenset({hosts[0]}), staff_allowed)
+        allowed = with_loopback((frozenset({hosts[0]}), staff_allowed), loopback, allow_loopback)
         serve_apps(config, how, (port, staff_port), allowed, factories, None)
         return
     if no_tor or (not tor_control and onion.tor_binary() is None):
@@ -427,5 +441,7 @@ def serve(
             ]
         banner(lines, "=")
         staff_hosts = frozenset({published.staff}) if published.staff else loopback
-        allowed = (frozenset({published.intake}), staff_hosts)
+        allowed = with_loopback(
+            (frozenset({published.intake}), staff_hosts), loopback, allow_loopback
+        )
         serve_apps(config, how, (port, staff_port), allowed, factories, controller)

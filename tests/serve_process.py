@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+# Where a stand-in staff app lived before intake.create_staff_app existed; the directory
+# is gone, the name stays for tests/proof_support.py, which still puts it on PYTHONPATH.
 STANDINS = Path(__file__).resolve().parent / "standins"
 
 
@@ -42,7 +44,7 @@ class ServeProcess:
             "--workers",
             "1",
         ]
-        full_env = {**os.environ, "PYTHONPATH": f"{STANDINS}{os.pathsep}{REPO}", **(env or {})}
+        full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
         with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
             self.process = subprocess.Popen(command, stdout=out, stderr=err, env=full_env, cwd=REPO)
 

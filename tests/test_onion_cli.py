@@ -76,7 +76,7 @@ def test_serve_publishes_the_same_intake_address_on_every_start(tmp_path: Path, 
         workdir.mkdir()
         serve = ServeProcess(
             workdir,
-            ["--instance", str(inst), "--staff-factory", "standin_app:create_app"],
+            ["--instance", str(inst)],
             env={EXTRA_TORRC_ENV: str(offline)},
         )
         try:

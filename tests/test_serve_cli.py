@@ -18,10 +18,6 @@ from crypto.envelope import Opener
 from intake.cli import main
 from intake.instance import create_instance
 
-# The source app is the real one; the staff app is a stand-in until intake.create_staff_app
-# lands (tests/standins/standin_app.py).
-STANDIN = ["--staff-factory", "standin_app:create_app"]
-
 
 @pytest.fixture
 def served_instance(tmp_path: Path, admin_keys, argon2_cost) -> Path:  # type: ignore[no-untyped-def]
@@ -36,7 +32,7 @@ def serve(tmp_path: Path, served_instance: Path) -> Iterator[ServeProcess]:
     """`sealdrop serve --no-tor` with a short graceful timeout; always stopped."""
     process = ServeProcess(
         tmp_path,
-        ["--instance", str(served_instance), "--no-tor", "--graceful-timeout", "3", *STANDIN],
+        ["--instance", str(served_instance), "--no-tor", "--graceful-timeout", "3"],
     )
     try:
         process.wait_ready()
@@ -54,8 +50,9 @@ def rows(instance: Path, table: str) -> int:
 @pytest.mark.slow
 def test_responses_name_no_software_and_nothing_is_logged(serve: ServeProcess) -> None:
     marker = "a-path-that-must-not-be-logged-7f3a"
-    for port, expected in ((serve.port, b"csrf_token"), (serve.staff_port, b"stand-in app")):
-        answer = raw_request(port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    apps = ((serve.port, "/", b"csrf_token"), (serve.staff_port, "/staff/login", b"Staff login"))
+    for port, path, expected in apps:
+        answer = raw_request(port, f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
         head, _, body = answer.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 200"), answer
         assert expected in body
@@ -183,19 +180,22 @@ def test_missing_instance_is_a_clear_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    ("flags", "loopback_status"), [([], b"400"), (["--allow-loopback"], b"200")]
+)
 def test_behind_a_system_tor_only_the_given_onion_host_is_answered(
-    tmp_path: Path, served_instance: Path
+    tmp_path: Path, served_instance: Path, flags: list[str], loopback_status: bytes
 ) -> None:
     onion = "b" * 56 + ".onion"
     serve = ServeProcess(
-        tmp_path, ["--instance", str(served_instance), "--onion-host", onion.upper(), *STANDIN]
+        tmp_path, ["--instance", str(served_instance), "--onion-host", onion.upper(), *flags]
     )
     try:
         serve.wait_ready()
         own = raw_request(serve.port, f"GET / HTTP/1.1\r\nHost: {onion}\r\n\r\n".encode())
         assert own.startswith(b"HTTP/1.1 200")
         loopback = raw_request(serve.port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-        assert loopback.startswith(b"HTTP/1.1 400")
+        assert loopback.startswith(b"HTTP/1.1 " + loopback_status)
     finally:
         assert serve.stop() == 0
     assert f"Source onion (give this to sources):  http://{onion}/" in serve.output

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from serve_process import REPO, STANDINS, free_port
+from serve_process import REPO, free_port
 
 DEPLOY = REPO / "deploy"
 
@@ -111,11 +111,9 @@ def test_demo_creates_a_loudly_labelled_identity_once_then_serves(tmp_path: Path
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        "PYTHONPATH": str(STANDINS),
     }
     args = ["--no-tor", "--port", str(free_port()), "--staff-port", str(free_port())]
     args += ["--graceful-timeout", "3"]
-    args += ["--staff-factory", "standin_app:create_app"]
     outputs = []
     for _ in range(2):
         log = tmp_path / "demo.log"

@@ -35,7 +35,6 @@ pytestmark = [
     ),
 ]
 BOOTSTRAP_SECONDS = 180
-STAFF_STANDIN = ["--staff-factory", "standin_app:create_app"]
 _ONION = r"http://([a-z2-7]{56}\.onion)/"
 
 
@@ -71,7 +70,7 @@ def test_a_tip_sent_through_the_onion_arrives_sealed_and_staff_needs_its_key(
         service_torrc.write_text("\n".join(net.joining_torrc()) + "\n")
         serve = ServeProcess(
             tmp_path,
-            ["--instance", str(instance), *STAFF_STANDIN],
+            ["--instance", str(instance)],
             env={EXTRA_TORRC_ENV: str(service_torrc)},
         )
         try:
@@ -135,8 +134,10 @@ def test_a_tip_sent_through_the_onion_arrives_sealed_and_staff_needs_its_key(
                 reply = controller.msg(f"ONION_CLIENT_AUTH_ADD {staff_id} x25519:{private_b64}")
                 # 252: "Registered client and decrypted desc" (the one it had fetched).
                 assert reply.content()[0][0] in ("250", "252"), str(reply)
-            staff_page = fetch_until_ok(net, staff_url, deadline=time.monotonic() + 120)
-            assert b"stand-in app" in staff_page
+            staff_page = fetch_until_ok(
+                net, staff_url + "staff/login", deadline=time.monotonic() + 120
+            )
+            assert b"Staff login" in staff_page
         finally:
             code = serve.stop()
         assert code == 0, serve.output
