@@ -161,7 +161,7 @@ def page_language() -> dict[str, Any]:
     return {
         "html_lang": language.tag,
         "text_dir": language.text_direction,
-        "language_links": language_links(),
+        "language_links": language_links() if has_request_context() else [],
         "current_language": language,
         "languages": LANGUAGES,
         "lang_param": LANG_PARAM,

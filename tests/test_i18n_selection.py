@@ -77,3 +77,12 @@ def test_outside_a_request_the_default_language_is_used(app: Flask) -> None:
     with app.app_context():
         assert i18n.current_language() == i18n.DEFAULT_LANGUAGE
         assert i18n.localize({"fr": "Bonjour", "en": "Hello"}) == "Hello"
+
+
+def test_template_variables_outside_a_request(app: Flask) -> None:
+    """No request (a CLI or a background job): English, left to right, no language links."""
+    from flask import render_template_string
+
+    with app.app_context():
+        text = render_template_string("{{ language_links|length }} {{ html_lang }} {{ text_dir }}")
+    assert text == "0 en ltr"
