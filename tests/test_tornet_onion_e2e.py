@@ -90,6 +90,11 @@ def test_a_tip_sent_through_the_onion_arrives_sealed_and_staff_needs_its_key(
             reachable = time.monotonic() - net.started_at
             print(f"tornet: client bootstrapped {bootstrapped:.1f} s, form {reachable:.1f} s")
             assert b"csrf_token" in page
+            # tor itself, asked through serve's control socket, publishes PoW parameters.
+            assert any(
+                line.startswith("pow-params v1 ")
+                for line in published_inner_layer(instance, intake_onion).splitlines()
+            )
 
             # A tip with a file, through the onion, exactly as a browser with JS off sends it.
             narrative = "Checkpoint at the northern bridge, three trucks"
@@ -142,6 +147,22 @@ def test_a_tip_sent_through_the_onion_arrives_sealed_and_staff_needs_its_key(
             code = serve.stop()
         assert code == 0, serve.output
     assert "Stopped." in serve.output
+
+
+def published_inner_layer(instance: Path, onion: str) -> str:
+    """The decrypted inner layer of the descriptor tor published for `onion`.
+
+    Asked of the tor `sealdrop serve` launched, through its control socket; `pow-params`
+    lives in this (encrypted) layer, so decrypting it is the only way to read it.
+    """
+    import stem.control
+    from stem.descriptor.hidden_service import HiddenServiceDescriptorV3
+
+    socket_path = instance / "tor" / "data" / "control.sock"
+    with stem.control.Controller.from_socket_file(str(socket_path)) as controller:
+        controller.authenticate()
+        text = controller.get_info(f"hs/service/desc/id/{onion.removesuffix('.onion')}")
+    return str(HiddenServiceDescriptorV3.from_str(text).decrypt(onion))
 
 
 def _base32_to_base64(text: str) -> str:
