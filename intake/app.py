@@ -68,7 +68,7 @@ def _load_state(config: Config) -> IntakeState:
     engine = make_engine(config.database_url)
     if not upgrade_database_if_reachable(engine):
         log.error("database unreachable at start: pages that need it answer 503 until it is back")
-    store = EnvelopeStore(config.storage_dir)
+    store = EnvelopeStore(config.storage_dir, config.storage.reserve_free_bytes)
     store.cleanup_tmp(older_than_seconds=STALE_UPLOAD_SECONDS)
     identity = questionnaire = None
     try:

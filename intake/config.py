@@ -54,6 +54,16 @@ class Retention:
 
 
 @dataclass(frozen=True)
+class StorageSettings:
+    """The disk that holds envelopes ([storage] in config.toml)."""
+
+    # New tips are refused (a page saying so, nothing kept) rather than let uploads fill the
+    # disk: a full disk would also stop the database, logs and tor. Checked before a
+    # submission is accepted (against its Content-Length) and while it streams.
+    reserve_free_bytes: int = 512 * MiB
+
+
+@dataclass(frozen=True)
 class Site:
     """Who runs this instance, shown on the landing page."""
 
@@ -72,6 +82,7 @@ class Config:
     limits: Limits = field(default_factory=Limits)
     login: LoginPolicy = field(default_factory=LoginPolicy)
     retention: Retention = field(default_factory=Retention)
+    storage: StorageSettings = field(default_factory=StorageSettings)
     site: Site = field(default_factory=Site)
     # Long enough for an hour-long upload over a slow bridge.
     csrf_time_limit_seconds: int = 4 * 3600
@@ -198,6 +209,7 @@ def load_config(instance_dir: str | os.PathLike[str]) -> Config:
         limits=_section(data, "limits", Limits),
         login=_section(data, "login", LoginPolicy),
         retention=_section(data, "retention", Retention),
+        storage=_section(data, "storage", StorageSettings),
         site=_section(data, "site", Site),
     )
 
@@ -208,7 +220,7 @@ def render_config(
     database_url: str | None = None,
 ) -> str:
     """The config.toml that `sealdrop init` writes, with every default spelled out."""
-    limits, login, retention = Limits(), LoginPolicy(), Retention()
+    limits, login, retention, storage = Limits(), LoginPolicy(), Retention(), StorageSettings()
     db_line = (
         f'url = "{database_url}"'
         if database_url
@@ -239,6 +251,11 @@ memlimit = {receipt_cost.memlimit}
 
 [retention]
 {table(retention)}
+
+[storage]
+# New tips are refused with a clear page when the envelope disk would have less free
+# space than this (bytes), so a flood of uploads cannot fill the disk.
+{table(storage)}
 
 [site]
 # Shown on the landing page: the service's name and who runs it.

@@ -6,6 +6,7 @@ a suffix; anything else, and any symlink, is refused.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
@@ -20,10 +21,19 @@ SUFFIX = ".sealed"
 PART_SUFFIX = ".part"
 _ID = re.compile(r"[0-9a-f]{32}")
 _FLAGS = os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+# How many bytes an envelope may grow between two free-space checks.
+SPACE_CHECK_BYTES = 1024 * 1024
 
 
 class StorageError(Exception):
     """A path in storage is not what it should be (unexpected name, symlink, not a file)."""
+
+
+class ReserveReached(OSError):
+    """Accepting more would eat into the free-space reserve; nothing more is written."""
+
+    def __init__(self) -> None:
+        super().__init__(errno.ENOSPC, "free-space reserve reached")
 
 
 def new_envelope_id() -> str:
@@ -55,9 +65,14 @@ class PendingEnvelope:
         fd = os.open(self.tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _FLAGS, 0o600)
         self.file: BinaryIO = os.fdopen(fd, "wb")
         self.committed = False
+        self._unchecked = 0
 
     def write(self, data: bytes) -> int:
-        """Append sealed bytes."""
+        """Append sealed bytes (ReserveReached once the disk is down to the reserve)."""
+        self._unchecked += len(data)
+        if self._unchecked >= SPACE_CHECK_BYTES:
+            self._unchecked = 0
+            self._store.ensure_space(len(data))
         return self.file.write(data)
 
     def commit(self) -> int:
@@ -75,7 +90,10 @@ class PendingEnvelope:
     def discard(self) -> None:
         """Remove the partial (or committed) file; safe to call more than once."""
         if not self.file.closed:
-            self.file.close()
+            # On a full disk the final flush fails again; the descriptor is closed anyway
+            # and the bytes were being thrown away, so the file must still be removed.
+            with contextlib.suppress(OSError):
+                self.file.close()
         target = self._store.path(self.envelope_id) if self.committed else self.tmp_path
         target.unlink(missing_ok=True)
 
@@ -83,20 +101,34 @@ class PendingEnvelope:
 class EnvelopeStore:
     """The envelope directory of one instance (DIR/storage)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, reserve_bytes: int = 0) -> None:
         self.root = Path(root)
         self.tmp_dir = self.root / "tmp"
+        self.reserve_bytes = reserve_bytes
         for directory in (self.root, self.tmp_dir):
             info = os.lstat(directory)
             if not stat.S_ISDIR(info.st_mode):
                 raise StorageError(f"{directory} is not a directory (or is a symlink)")
+
+    def free_bytes(self) -> int:
+        """Free space on the storage disk, as an unprivileged writer sees it."""
+        info = os.statvfs(self.root)
+        return info.f_bavail * info.f_frsize
+
+    def ensure_space(self, incoming: int = 0) -> None:
+        """Raise ReserveReached if writing `incoming` more bytes would leave less free space
+        than the reserve."""
+        if self.reserve_bytes and self.free_bytes() - incoming < self.reserve_bytes:
+            raise ReserveReached
 
     def path(self, envelope_id: str) -> Path:
         """Where a committed envelope lives."""
         return self.root / f"{_check_id(envelope_id)}{SUFFIX}"
 
     def begin(self, envelope_id: str | None = None) -> PendingEnvelope:
-        """Start writing a new envelope under tmp/."""
+        """Start writing a new envelope under tmp/ (ReserveReached if the disk is at the
+        reserve)."""
+        self.ensure_space()
         return PendingEnvelope(self, _check_id(envelope_id or new_envelope_id()))
 
     def open(self, envelope_id: str) -> BinaryIO:

@@ -51,6 +51,9 @@ def _handle(writer: SubmissionWriter, first: bool) -> ResponseReturnValue | None
         return error_page(503)
     request.max_content_length = limits.max_submission_bytes + ENVELOPE_SLACK
     try:
+        # Refused before reading a byte if it cannot fit above the free-space reserve
+        # (a chunked upload has no length: the store checks again while it streams).
+        app_state.store.ensure_space(request.content_length or 0)
         mimetype, options = parse_options_header(request.headers.get("Content-Type", ""))
         boundary = boundary_of(mimetype, options)
         fields = parse_upload(
