@@ -10,11 +10,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from nacl.public import PrivateKey
-from serve_process import ServeProcess
+from serve_process import ServeProcess, free_port
 
 from intake.cli import main
 from intake.instance import create_instance
-from intake.onion import EXTRA_TORRC_ENV, authorized_clients
+from intake.onion import (
+    EXTRA_TORRC_ENV,
+    add_onion_command,
+    authorized_clients,
+    load_or_create_key,
+)
 
 AUTH_LINE = re.compile(r"^([a-z2-7]{56}):descriptor:x25519:([A-Z2-7]{52})$", re.M)
 
@@ -89,3 +94,57 @@ def test_serve_publishes_the_same_intake_address_on_every_start(tmp_path: Path, 
         seen += re.findall(r"Source onion \(give this to sources\):\s+http://(\S+\.onion)/", output)
     assert len(seen) == 2
     assert seen[0] == seen[1] == (inst / "tor" / "intake" / "hostname").read_text().strip()
+
+
+@pytest.mark.tor
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:setDaemon:DeprecationWarning")
+@pytest.mark.skipif(shutil.which("tor") is None, reason="tor is not installed")
+def test_serve_attaches_to_a_running_tor_and_its_onions_leave_with_it(
+    tmp_path: Path, inst: Path
+) -> None:
+    import stem.control
+    import stem.process
+
+    port = free_port()
+    data = tmp_path / "system-tor"
+    data.mkdir(mode=0o700)
+    tor = stem.process.launch_tor_with_config(
+        config={
+            "DataDirectory": str(data),
+            "ControlPort": str(port),
+            "CookieAuthentication": "1",
+            "SocksPort": "0",
+            "DisableNetwork": "1",
+        },
+        completion_percent=0,
+        # Not owned: with ownership, tor would exit as soon as a controller of ours closed.
+        take_ownership=False,
+    )
+    try:
+        assert add(inst, "amina").exit_code == 0
+        serve = ServeProcess(tmp_path, ["--instance", str(inst), "--tor-control", str(port)])
+        try:
+            serve.wait_ready()
+            # serve published the intake onion on that tor: re-adding its key collides.
+            key = load_or_create_key(inst / "tor" / "intake")
+            command = add_onion_command(key, ("127.0.0.1", 9))
+            with stem.control.Controller.from_port(port=port) as controller:
+                controller.authenticate()
+                collision = controller.msg(command)
+                assert not collision.is_ok()
+                assert "collision" in str(collision).lower()
+        finally:
+            assert serve.stop() == 0, serve.output
+        # ...and it left with serve (ephemeral onions belong to their control connection).
+        with stem.control.Controller.from_port(port=port) as controller:
+            controller.authenticate()
+            assert controller.msg(command).is_ok()
+        intake_host = (inst / "tor" / "intake" / "hostname").read_text().strip()
+        staff_host = (inst / "tor" / "staff" / "hostname").read_text().strip()
+        assert f"http://{intake_host}/" in serve.output
+        assert f"http://{staff_host}/" in serve.output
+        assert not (inst / "tor" / "data").exists()  # no tor of its own was launched
+    finally:
+        tor.kill()
+        tor.wait()
