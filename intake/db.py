@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_PG_LOCK_KEY = 0x5EA1D809  # any constant: names "the Sealdrop migration" among advisory locks
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -45,6 +50,29 @@ def alembic_config(engine: Engine) -> AlembicConfig:
     return cfg
 
 
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """One migrator at a time: every gunicorn worker builds its app and migrates."""
+    if engine.url.get_backend_name() == "sqlite" and engine.url.database:
+        lock_path = Path(f"{engine.url.database}.migrate-lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+    elif engine.url.get_backend_name() == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _PG_LOCK_KEY})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _PG_LOCK_KEY})
+    else:
+        yield
+
+
 def upgrade_database(engine: Engine) -> None:
-    """`alembic upgrade head`, through the API."""
-    command.upgrade(alembic_config(engine), "head")
+    """`alembic upgrade head`, through the API, one process at a time."""
+    with _migration_lock(engine):
+        command.upgrade(alembic_config(engine), "head")
