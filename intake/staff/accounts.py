@@ -192,7 +192,8 @@ def check_login(
         account.locked_until = 0
         return LoginResult(LoginOutcome.OK, account)
     account.failed_logins += 1
-    account.locked_until = int(now) + _backoff(account.failed_logins, max_backoff_seconds)
+    wait = _backoff(account.failed_logins, max_backoff_seconds)
+    account.locked_until = int(now) + wait if wait else 0
     if password_ok and code_ok:
         return LoginResult(LoginOutcome.REPLAYED)
     return LoginResult(LoginOutcome.WRONG)

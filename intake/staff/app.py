@@ -33,13 +33,12 @@ from .state import EXTENSION, StaffState, close_db, staff_state
 STYLESHEET = Path(__file__).resolve().parent.parent / "static" / "style.css"
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 MAX_FORM_BYTES = 64 * 1024
+MAX_UPLOAD_BYTES = MAX_REPLY_BUNDLE_BYTES + MAX_FORM_BYTES
 log = logging.getLogger("intake.staff")
 
 
 class StaffRequest(Request):
     """Uploaded files (reply bundles, acks: ciphertext, bounded) stay in memory, never on disk."""
-
-    max_content_length = MAX_REPLY_BUNDLE_BYTES + MAX_FORM_BYTES
 
     def _get_file_stream(
         self,
@@ -113,7 +112,7 @@ def create_staff_app(config: Config) -> Flask:
     app = StaffFlask("intake.staff", static_folder=None, template_folder=str(TEMPLATES))
     app.config.update(
         SECRET_KEY=_staff_secret(config),
-        MAX_CONTENT_LENGTH=StaffRequest.max_content_length,
+        MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES,
         MAX_FORM_MEMORY_SIZE=MAX_FORM_BYTES,
         MAX_FORM_PARTS=16,
         WTF_CSRF_TIME_LIMIT=3600,
