@@ -101,10 +101,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--allowed-host", action="append", default=[], dest="allowed_hosts")
     parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--graceful-timeout", type=int, default=GRACEFUL_TIMEOUT_SECONDS)
+    parser.add_argument(
+        "--heartbeat-timeout",
+        type=int,
+        default=None,
+        help="gunicorn's worker timeout (tests show uploads outlive it)",
+    )
     args = parser.parse_args(argv)
     remove_server_header()
     _exit_with_parent(os.getppid())
     options = gunicorn_options(args.bind, args.workers, args.graceful_timeout)
+    if args.heartbeat_timeout:
+        options["timeout"] = args.heartbeat_timeout
     options["proc_name"] = f"sealdrop-{args.role}"
     factory = args.factory or FACTORIES[args.role]
     AppServer(lambda: build_app(factory, args.instance, args.allowed_hosts), options).run()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 from click.testing import CliRunner
-from serve_process import ServeProcess, raw_request
+from serve_process import ServeProcess, free_port, raw_request
 from source_form import csrf_token, multipart
 
 from crypto.envelope import Opener
@@ -208,3 +210,57 @@ def test_a_malformed_onion_host_is_refused(served_instance: Path) -> None:
     )
     assert result.exit_code == 2
     assert "is not a v3 onion address" in result.output
+
+
+@pytest.mark.slow
+def test_an_upload_slower_than_the_worker_timeout_still_arrives(
+    tmp_path: Path, served_instance: Path
+) -> None:
+    # gthread's `timeout` is a worker heartbeat, not a request limit: an upload that takes
+    # three times longer than it (here 2 s against 6 s of trickling) must still arrive.
+    port = free_port()
+    with (tmp_path / "app.log").open("wb") as log:
+        command = [sys.executable, "-m", "intake.serving", "--role", "source", "--workers", "1"]
+        command += ["--instance", str(served_instance), "--bind", f"127.0.0.1:{port}"]
+        command += ["--heartbeat-timeout", "2", "--allowed-host", "127.0.0.1"]
+        app = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                page = requests.get(f"http://127.0.0.1:{port}/", timeout=5)
+                break
+            except requests.ConnectionError:
+                assert app.poll() is None
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        token = csrf_token(page.text)
+        cookies = "; ".join(f"{c.name}={c.value}" for c in page.cookies)
+        content_type, body = multipart(
+            [("csrf_token", token), ("narrative", "slow tip"), ("files", ("a.bin", b"z" * 60_000))]
+        )
+        head = (
+            f"POST /submit HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookies}\r\n"
+            f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\nConnection: close"
+            "\r\n\r\n"
+        ).encode()
+        started = time.monotonic()
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+            conn.sendall(head)
+            for offset in range(0, len(body), len(body) // 12 + 1):
+                conn.sendall(body[offset : offset + len(body) // 12 + 1])
+                time.sleep(0.5)
+            answer = b""
+            while chunk := conn.recv(65536):
+                answer += chunk
+        assert time.monotonic() - started > 3 * 2
+        assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+        assert len(list((served_instance / "storage").glob("*.sealed"))) == 2
+    finally:
+        app.terminate()
+        app.wait(timeout=30)
+    assert "WORKER TIMEOUT" not in (tmp_path / "app.log").read_text()

@@ -147,6 +147,8 @@ def test_a_tip_sent_through_the_onion_arrives_sealed_and_staff_needs_its_key(
             code = serve.stop()
         assert code == 0, serve.output
     assert "Stopped." in serve.output
+    # serve reported its tor's progress to the operator.
+    assert "tor: bootstrapped 100%" in serve.output
 
 
 def published_inner_layer(instance: Path, onion: str) -> str:
