@@ -100,9 +100,14 @@ def _check_json_value(value: Any) -> None:
 def canonical_json(value: Any) -> bytes:
     """Serialise JSON canonically: sorted keys, no spaces, UTF-8, integers only."""
     _check_json_value(value)
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    try:
+        return json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        ).encode("utf-8")
+    except ValueError as exc:
+        # A lone surrogate (which a "\ud800" escape parses to) has no UTF-8 encoding, and
+        # an integer past Python's digit limit cannot be written: not JSON we can carry.
+        raise FormatError(f"value cannot be encoded as canonical JSON: {exc}") from exc
 
 
 def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -63,6 +63,8 @@ def test_other_spellings_of_the_same_value_are_refused(
         (b"\xff", "JSON"),
         (b"", "JSON"),
         (b"1" * 5000, "JSON"),  # longer than Python's int conversion limit: still a FormatError
+        (b'"\\ud800"', "cannot be encoded"),  # a lone surrogate: once a UnicodeEncodeError
+        (b'{"a":"\\udfff"}', "cannot be encoded"),
     ],
 )
 def test_non_canonical_json_is_refused(data: bytes, message: str) -> None:
@@ -70,10 +72,17 @@ def test_non_canonical_json_is_refused(data: bytes, message: str) -> None:
         parse_canonical_json(data)
 
 
-@pytest.mark.parametrize("value", [1.5, {"a": [0.0]}, {1: "a"}, {"a": {None: 1}}, float("nan")])
+@pytest.mark.parametrize(
+    "value", [1.5, {"a": [0.0]}, {1: "a"}, {"a": {None: 1}}, float("nan"), "\ud800"]
+)
 def test_canonical_json_refuses_what_it_could_not_read_back(value: object) -> None:
     with pytest.raises(FormatError):
         canonical_json(value)
+
+
+def test_canonical_json_refuses_an_integer_past_the_digit_limit() -> None:
+    with pytest.raises(FormatError, match="cannot be encoded"):
+        canonical_json({"n": 10**5000})
 
 
 @given(st.binary(max_size=100), st.integers(0, 64))

@@ -483,6 +483,11 @@ def cases() -> list[tuple[str, dict[str, str], bytes]]:
         "payload_metadata_not_object", plaintext(small, b"[]"), "metadata is a JSON array"
     )
     authenticated(
+        "payload_metadata_lone_surrogate",
+        plaintext(small, b'{"a":"\\ud800"}'),
+        "metadata string escapes a lone surrogate, which has no UTF-8 encoding",
+    )
+    authenticated(
         "payload_metadata_too_long", u32(2**20 + 1) + bytes(100), "metadata length over 1 MiB"
     )
     return out
