@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from typing import IO, cast
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import validate_csrf
+from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_options_header
 from wtforms import ValidationError
 
@@ -25,6 +27,24 @@ bp = Blueprint("submit", __name__)
 log = logging.getLogger("intake")
 # Room for multipart headers and the text fields on top of the file bytes.
 ENVELOPE_SLACK = 16 * 1024 * 1024
+
+
+class _ClientBody:
+    """The request body for the parser. A body the WSGI server cannot decode (gunicorn
+    raises its own exceptions for bad chunked framing) is the client's mistake: a 400
+    page, not a 500."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        """Read from the request body."""
+        try:
+            return self._stream.read(size)
+        except (OSError, HTTPException):
+            raise  # a client gone or a limit: handled by the parser and the caller
+        except Exception as exc:
+            raise UploadRejected(400, str(messages.MALFORMED_UPLOAD)) from exc
 
 
 def _check_csrf(token: str) -> None:
@@ -51,13 +71,16 @@ def _handle(writer: SubmissionWriter, first: bool) -> ResponseReturnValue | None
         return error_page(503)
     request.max_content_length = limits.max_submission_bytes + ENVELOPE_SLACK
     try:
+        length = request.content_length or 0
+        if length > (request.max_content_length or 0):
+            raise UploadRejected(413, str(messages.SUBMISSION_TOO_LARGE))
         # Refused before reading a byte if it cannot fit above the free-space reserve
         # (a chunked upload has no length: the store checks again while it streams).
-        app_state.store.ensure_space(request.content_length or 0)
+        app_state.store.ensure_space(length)
         mimetype, options = parse_options_header(request.headers.get("Content-Type", ""))
         boundary = boundary_of(mimetype, options)
         fields = parse_upload(
-            request.stream,
+            cast(IO[bytes], _ClientBody(request.stream)),
             boundary,
             limits,
             app_state.questionnaire,
