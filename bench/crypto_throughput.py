@@ -17,6 +17,7 @@ Measured on the shared 2-core CI machine (Xeon, load average 2.7 from other work
     raw secretstream pull, 64 KiB        724    1.00
     Opener.open                          528    0.73
     peak RSS sealing 1024 MiB streamed to a null sink: 21.1 MiB (setup only: 20.9 MiB)
+    peak RSS opening 1024 MiB streamed from a pipe: 22.4 MiB
 
 Before SHA-256 moved to a helper thread and the writer stopped copying each chunk five
 times, the same run gave seal 0.51x and open 0.6-0.7x. With a free second core the helper
@@ -34,7 +35,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import nacl.bindings as sodium
-from nacl.public import PrivateKey
+from nacl.public import PrivateKey, PublicKey
 
 from crypto.envelope import Opener, Sealer
 
@@ -137,6 +138,52 @@ def _child_peak_rss(size: int, seal: bool) -> int:
     return int(child.stdout.strip())
 
 
+def peak_rss_open(size: int) -> int:
+    """Peak RSS (KiB) of a child opening a `size`-byte content's envelope from a pipe, which
+    another child seals on the fly (so nothing of that size exists anywhere)."""
+    key = PrivateKey.generate()
+    module = [sys.executable, "-m", "bench.crypto_throughput"]
+    sealer = subprocess.Popen(
+        [*module, "--child-seal-to-stdout", str(size), bytes(key.public_key).hex()],
+        stdout=subprocess.PIPE,
+    )
+    opener = subprocess.run(
+        [*module, "--child-open-stdin", bytes(key).hex()],
+        stdin=sealer.stdout,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    if sealer.stdout is not None:
+        sealer.stdout.close()
+    if sealer.wait() != 0:
+        raise RuntimeError("the sealing child failed")
+    return int(opener.stdout.strip())
+
+
+def _peak_kib() -> int:
+    with open("/proc/self/status") as status:
+        return int(next(line for line in status if line.startswith("VmHWM:")).split()[1])
+
+
+def _child_seal_to_stdout(size: int, public_hex: str) -> None:
+    block = os.urandom(_STREAM_BLOCK)
+    sealer = Sealer([PublicKey(bytes.fromhex(public_hex))])
+    with sealer.writer(sys.stdout.buffer, {"kind": "file"}) as env:
+        left = size
+        while left > 0:
+            env.write(block[: min(left, len(block))])
+            left -= len(block)
+    sys.stdout.buffer.flush()
+
+
+def _child_open_stdin(secret_hex: str) -> None:
+    opened = Opener([PrivateKey(bytes.fromhex(secret_hex))]).open(sys.stdin.buffer, NullSink())
+    if opened.size == 0:
+        raise RuntimeError("nothing was opened")
+    print(_peak_kib())
+
+
 def _child(size: int, seal: bool) -> None:
     """Child side of the memory figure: prints VmHWM (peak RSS) in KiB."""
     block = os.urandom(_STREAM_BLOCK)
@@ -151,13 +198,11 @@ def _child(size: int, seal: bool) -> None:
         with Sealer([PrivateKey.generate().public_key]).writer(NullSink(), {"kind": "file"}) as env:
             for piece in blocks():
                 env.write(piece)
-    with open("/proc/self/status") as status:
-        peak = next(line for line in status if line.startswith("VmHWM:"))
-    print(peak.split()[1])
+    print(_peak_kib())
 
 
 def run() -> None:
-    """Print the throughput table and the peak RSS of streaming a large seal."""
+    """Print the throughput table and the peak RSS of streaming a large seal and open."""
     size = int(os.environ.get("SEALDROP_BENCH_MIB", "256")) * MiB
     rss_size = int(os.environ.get("SEALDROP_BENCH_RSS_MIB", "1024")) * MiB
     repeat = int(os.environ.get("SEALDROP_BENCH_REPEAT", "3"))
@@ -174,10 +219,16 @@ def run() -> None:
         f"{sealing / 1024:.1f} MiB (a child that only sets up: {baseline / 1024:.1f} MiB, "
         f"difference {(sealing - baseline) / 1024:.1f} MiB)"
     )
+    opening = peak_rss_open(rss_size)
+    print(f"peak RSS opening {rss_size // MiB} MiB streamed from a pipe: {opening / 1024:.1f} MiB")
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--child":
         _child(int(sys.argv[2]), sys.argv[3] == "1")
+    elif len(sys.argv) == 4 and sys.argv[1] == "--child-seal-to-stdout":
+        _child_seal_to_stdout(int(sys.argv[2]), sys.argv[3])
+    elif len(sys.argv) == 3 and sys.argv[1] == "--child-open-stdin":
+        _child_open_stdin(sys.argv[2])
     else:
         run()
