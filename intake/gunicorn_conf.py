@@ -8,6 +8,9 @@ video takes 20 minutes to an hour and a half):
   in the worker's poller and hold no thread.
 - threads: each upload in progress holds a thread for its whole duration, so the pool is
   sized for many at once (threads mostly sleep in recv(); a thread costs little memory).
+  Requests beyond the pool wait in a FIFO behind the uploads, landing page included:
+  `python -m bench slow` (200 uploads at 50 KB/s) measured GET / at p50 24 s, p99 48 s
+  with 32 threads per worker, and p99 0.06 s with 256 (docs/performance.md).
   Tor's per-circuit MaxStreams and PoW limit how many one attacker can open cheaply.
 - timeout: for gthread this is the worker *heartbeat*: the worker's main loop tells the
   arbiter it is alive every second whatever its threads are doing, and the arbiter kills a
@@ -35,7 +38,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-THREADS_PER_WORKER = 32
+THREADS_PER_WORKER = 256
 HEARTBEAT_TIMEOUT_SECONDS = 60
 KEEPALIVE_SECONDS = 20
 GRACEFUL_TIMEOUT_SECONDS = 30
