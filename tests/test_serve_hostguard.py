@@ -63,11 +63,8 @@ def test_tor2web_requests_get_the_explanation_page(value: str) -> None:
     assert "<script" not in page.lower()
 
 
-def test_the_source_app_factory_installs_the_guard(instance) -> None:  # type: ignore[no-untyped-def]
-    from intake import create_app
-    from intake.config import load_config
-
-    client = create_app(load_config(instance)).test_client()
+def test_the_source_app_factory_installs_the_guard(client) -> None:  # type: ignore[no-untyped-def]
+    # `client` (tests/conftest.py): the real source app, for SQLite and PostgreSQL.
     assert b"csrf_token" in client.get("/", headers={"Host": "localhost"}).data
     assert client.get("/", headers={"Host": "evil.example"}).status_code == 400
     refused = client.get("/", headers={"Host": "localhost", "X-Tor2web": "1"})
