@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import re
 import shutil
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -148,3 +151,51 @@ def test_serve_attaches_to_a_running_tor_and_its_onions_leave_with_it(
     finally:
         tor.kill()
         tor.wait()
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid` (children of children...), from /proc."""
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                kids = {int(x) for x in (task / "children").read_text().split()}
+                todo += list(kids - found)
+                found |= kids
+    return found
+
+
+def alive(pid: int) -> bool:
+    """True while `pid` exists and is not a zombie."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "State:\tZ" not in status
+
+
+@pytest.mark.tor
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("tor") is None, reason="tor is not installed")
+def test_killing_serve_outright_leaves_no_tor_or_gunicorn_behind(
+    tmp_path: Path, inst: Path
+) -> None:
+    offline = tmp_path / "offline-torrc"
+    offline.write_text("DisableNetwork 1\n")
+    serve = ServeProcess(tmp_path, ["--instance", str(inst)], env={EXTRA_TORRC_ENV: str(offline)})
+    try:
+        serve.wait_ready()
+        below = descendants(serve.process.pid)
+        names = {Path(f"/proc/{pid}/comm").read_text().strip() for pid in below}
+        assert "tor" in names
+        assert len(below) >= 5  # tor, two arbiters, one worker each
+        serve.process.send_signal(signal.SIGKILL)  # no chance to clean up
+        serve.process.wait()
+        deadline = time.monotonic() + 90
+        while any(alive(pid) for pid in below):
+            assert time.monotonic() < deadline, [p for p in below if alive(p)]
+            time.sleep(0.5)
+    finally:
+        serve.stop()
