@@ -18,6 +18,7 @@ import pyotp
 import pytest
 import requests
 from serve_process import ServeProcess
+from source_form import multipart
 from sqlalchemy import func, select
 
 from crypto.bundle import BundleReader
@@ -232,3 +233,35 @@ def test_the_whole_loop_through_the_staff_app(loop: Loop) -> None:
     assert "Deleted 2 envelope(s); 0 were already gone." in page
     assert loop.counts() == (0, 1, [])
     assert re.search(r'id="pending">0 envelope\(s\)', page)
+
+
+def test_a_reply_upload_cut_off_mid_body_stores_nothing(loop: Loop) -> None:
+    """A staff upload whose connection drops half-way, through the real gunicorn."""
+    import socket
+    import time
+
+    _submit(loop)
+    staff = _staff_login(loop)
+    bundle = loop.work / "bundle.sdb"
+    loop.run("sealdrop", "export", "--instance", str(loop.instance), "--out", str(bundle))
+    _ack, replies = _offline_side(loop, bundle)
+    token = _token(staff.get(loop.staff_url + "/staff/", timeout=30).text)
+    content_type, body = multipart(
+        [("csrf_token", token), ("bundle", ("replies.sdr", replies.read_bytes()))]
+    )
+    cookie = "; ".join(f"{c.name}={c.value}" for c in staff.cookies)
+    head = (
+        f"POST /staff/replies HTTP/1.1\r\nHost: 127.0.0.1:{loop.server.staff_port}\r\n"
+        f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+        f"Cookie: {cookie}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", loop.server.staff_port)) as conn:
+        conn.sendall(head + body[: len(body) - 100])
+        time.sleep(0.5)
+    time.sleep(0.5)
+    assert loop.counts()[1] == 0
+    # The same upload, whole, is accepted: the cut changed nothing.
+    assert "Stored 1 new reply(ies)." in _staff_upload(
+        loop, staff, "/staff/replies", "bundle", replies
+    )
+    assert loop.counts()[1] == 1
