@@ -410,6 +410,10 @@ def serve(
         lines.append(f"  Source onion (give this to sources):  http://{hosts[0]}/")
         if staff_onion_host:
             lines.append(f"  Staff onion (client key required):    http://{hosts[1]}/")
+        if allow_loopback:
+            lines.append(
+                f"  Also on this machine: http://{host}:{port}/ and http://{host}:{staff_port}/"
+            )
         banner(lines, "=")
         staff_allowed = frozenset({hosts[1]}) if staff_onion_host else loopback
         allowed = with_loopback((frozenset({hosts[0]}), staff_allowed), loopback, allow_loopback)
@@ -439,6 +443,10 @@ def serve(
                 f"    sealdrop staff onion-auth add --instance {instance} NAME",
                 "  and restart. Until then the staff app is reachable on this machine only.",
             ]
+        if allow_loopback:
+            lines.append(
+                f"  Also on this machine: http://{host}:{port}/ and http://{host}:{staff_port}/"
+            )
         banner(lines, "=")
         staff_hosts = frozenset({published.staff}) if published.staff else loopback
         allowed = with_loopback(
