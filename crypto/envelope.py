@@ -84,11 +84,13 @@ class _HashWorker:
 
     Batches wait in a deque. Whoever hashes one (the helper, or the caller when more than
     DEPTH are waiting) pops it and hashes it under one lock, so batches are hashed exactly in
-    the order they were added, and the caller never sleeps waiting for a busy machine to
-    schedule the helper: it does the work itself. hashlib releases the GIL while hashing, so
-    on a free core the helper overlaps the caller's cipher work."""
+    the order they were added. hashlib releases the GIL while hashing, so on a free core the
+    helper overlaps the caller's cipher work; on a busy machine, where the helper waits to be
+    scheduled, the caller does the work itself instead of sleeping. It does not even wait for
+    the lock (the helper may hold it while descheduled) unless MAX_WAITING batches wait."""
 
-    DEPTH = 8  # batches that may wait: bounds memory
+    DEPTH = 2  # the caller helps past this many waiting batches
+    MAX_WAITING = 16  # ... and past this many it waits for its turn: bounds memory
 
     def __init__(self, hash_: Any) -> None:
         self._hash = hash_
@@ -136,13 +138,16 @@ class _HashWorker:
         thread.join()
 
     def add(self, batch: list[bytes]) -> None:
-        """Queue a batch; hash the oldest one here if too many are waiting."""
+        """Queue a batch; hash the oldest ones here if too many are waiting."""
         self._ready.append(batch)
         self._wake.release()
-        if len(self._ready) > self.DEPTH:
-            with self._lock:
-                if self._ready:
+        waiting = len(self._ready)
+        if waiting > self.DEPTH and self._lock.acquire(blocking=waiting > self.MAX_WAITING):
+            try:
+                while len(self._ready) > self.DEPTH:
                     self._hash_next(self._hash, self._ready)
+            finally:
+                self._lock.release()
 
     def finish(self) -> None:
         """Hash everything still waiting, then end the thread."""

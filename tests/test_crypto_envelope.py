@@ -576,12 +576,14 @@ def test_writes_that_cross_the_inline_hashing_budget_seal_correctly() -> None:
     assert open_env(out.getvalue())[1] == b"".join(pieces)
 
 
-@pytest.mark.parametrize("depth", [0, 1, 8])
+@pytest.mark.parametrize(("depth", "max_waiting"), [(0, 0), (0, 16), (1, 1), (8, 16)])
 def test_batches_hash_in_order_whoever_hashes_them(
-    depth: int, monkeypatch: pytest.MonkeyPatch
+    depth: int, max_waiting: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # depth 0: the caller hashes every batch itself, racing the helper for each one.
+    # depth 0: the caller tries to hash every batch itself, racing the helper for each one;
+    # max_waiting 0: and it waits for the lock rather than skip its turn.
     monkeypatch.setattr(_HashWorker, "DEPTH", depth)
+    monkeypatch.setattr(_HashWorker, "MAX_WAITING", max_waiting)
     for _ in range(5):
         pieces = [os.urandom(random.randrange(1, 200_000)) for _ in range(40)]
         hasher = _Sha256()
