@@ -32,9 +32,13 @@ def served_instance(tmp_path: Path, admin_keys, argon2_cost) -> Path:  # type: i
 @pytest.fixture
 def serve(tmp_path: Path, served_instance: Path) -> Iterator[ServeProcess]:
     """`sealdrop serve --no-tor` with a short graceful timeout; always stopped."""
+    home = tmp_path / "home"
+    home.mkdir()
     process = ServeProcess(
         tmp_path,
         ["--instance", str(served_instance), "--no-tor", "--graceful-timeout", "3"],
+        # A home of its own, to see that gunicorn creates nothing there (control socket).
+        env={"HOME": str(home), "XDG_RUNTIME_DIR": ""},
     )
     try:
         process.wait_ready()
@@ -50,8 +54,11 @@ def rows(instance: Path, table: str) -> int:
 
 
 @pytest.mark.slow
-def test_responses_name_no_software_and_nothing_is_logged(serve: ServeProcess) -> None:
+def test_responses_name_no_software_and_nothing_is_logged(
+    serve: ServeProcess, served_instance: Path
+) -> None:
     marker = "a-path-that-must-not-be-logged-7f3a"
+    files_before = {p for p in served_instance.rglob("*") if p.is_file()}
     apps = ((serve.port, "/", b"csrf_token"), (serve.staff_port, "/staff/login", b"Staff login"))
     for port, path, expected in apps:
         answer = raw_request(port, f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
@@ -70,6 +77,13 @@ def test_responses_name_no_software_and_nothing_is_logged(serve: ServeProcess) -
     assert marker not in output
     assert "GET" not in output
     assert "127.0.0.1 -" not in output
+    # No log file appeared in the instance either (the database may have grown).
+    files_after = {p for p in served_instance.rglob("*") if p.is_file()}
+    assert {p.name for p in files_after - files_before} <= {"sealdrop.db-journal"}
+    for file in files_after:
+        assert marker.encode() not in file.read_bytes(), file
+    # gunicorn's control socket (on by default since 25.1, in $HOME) was never created.
+    assert list((served_instance.parent / "home").iterdir()) == []
 
 
 @pytest.mark.slow
