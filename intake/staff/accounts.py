@@ -5,6 +5,7 @@ account with a doubling backoff; no IP address is ever used or kept)."""
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 import secrets
 import time
@@ -138,14 +139,10 @@ class LoginResult:
     retry_after: int = 0
 
 
-# Verified against when the name is unknown, so the answer takes as long as for a real one.
-_DUMMY_HASH: dict[Argon2Cost, str] = {}
-
-
+@functools.lru_cache(maxsize=4)
 def _dummy_hash(cost: Argon2Cost) -> str:
-    if cost not in _DUMMY_HASH:
-        _DUMMY_HASH[cost] = hash_password(secrets.token_hex(16), cost)
-    return _DUMMY_HASH[cost]
+    """Checked when the name is unknown, so the answer takes as long as for a real one."""
+    return hash_password(secrets.token_hex(16), cost)
 
 
 def _totp_step(secret: str, code: str, now: float, last_step: int) -> tuple[bool, int]:

@@ -162,8 +162,8 @@ def export_to_file(
 ) -> None:
     """Write OUT.tmp, fsync, rename to OUT, then mark the envelopes exported.
 
-    OUT is never overwritten. A crash before the rename leaves OUT.tmp (removed by the
-    next run's error message's advice) and every envelope still pending; a crash after
+    OUT is never overwritten. A crash before the rename leaves OUT.tmp, which the next
+    run refuses with advice to delete it, and every envelope still pending; a crash after
     it leaves a complete bundle and the envelopes pending, so the next export carries
     them again (the offline import skips what it already holds).
     """
