@@ -456,3 +456,32 @@ def test_an_upload_without_a_file_or_too_large_is_refused(
     response = logged_in.post("/staff/replies", data=form, content_type="multipart/form-data")
     assert response.status_code == 413
     assert b"too large for a reply bundle or an ack" in response.data
+
+
+def test_password_checks_beyond_the_bound_get_a_busy_page(
+    instance: Path, member: StaffMember
+) -> None:
+    from contextlib import ExitStack
+
+    from intake.staff.views import BUSY
+
+    config = instance / "config.toml"
+    text = config.read_text()
+    text = text.replace("max_concurrent_derivations = 4", "max_concurrent_derivations = 2")
+    config.write_text(
+        text.replace("derivation_wait_seconds = 10.0", "derivation_wait_seconds = 0.2")
+    )
+    application = create_staff_app(load_config(instance))
+    try:
+        browser = application.test_client()
+        gate = application.extensions["sealdrop_staff"].gate
+        with ExitStack() as held:
+            for _ in range(2):  # every slot busy with other logins
+                held.enter_context(gate.slot())
+            response = post_login(browser, member.name, member.password, member.code())
+        assert response.status_code == 503
+        assert BUSY.encode() in response.data
+        assert _account(application).failed_logins == 0  # nothing was checked
+        assert post_login(browser, member.name, member.password, member.code()).status_code == 303
+    finally:
+        application.extensions["sealdrop_staff"].engine.dispose()

@@ -24,6 +24,7 @@ from ..app import SourceFlask
 from ..config import Config
 from ..db import make_engine, make_sessionmaker
 from ..instance import load_admin_identity, load_flask_secret, load_instance_signing_key
+from ..login_guard import DerivationGate
 from ..startup import upgrade_database_if_reachable
 from ..storage import EnvelopeStore
 from ..transfer.reply_import import MAX_REPLY_BUNDLE_BYTES
@@ -79,6 +80,9 @@ def _load_state(config: Config) -> StaffState:
         store=EnvelopeStore(config.storage_dir),
         signing_key=load_instance_signing_key(config),
         signer=signer,
+        gate=DerivationGate(
+            config.login.max_concurrent_derivations, config.login.derivation_wait_seconds
+        ),
     )
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..config import Config
+from ..login_guard import DerivationGate
 from ..storage import EnvelopeStore
 
 EXTENSION = "sealdrop_staff"
@@ -25,6 +26,7 @@ class StaffState:
     store: EnvelopeStore
     signing_key: SigningKey  # the instance key: signs export manifests
     signer: VerifyKey | None  # the admin key: replies and acks must carry its signature
+    gate: DerivationGate  # bounds concurrent Argon2id password checks (memory)
 
 
 def staff_state() -> StaffState:

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, g, redirect, render_template, request, session, url_for
 from werkzeug.datastructures import FileStorage
 
+from ..login_guard import Busy
 from ..models import StaffAccount
 from ..transfer import TransferError, record_action
 from ..transfer.acks import MAX_ACK_BYTES, apply_ack
@@ -31,6 +32,7 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 WRONG_LOGIN = "Login failed: the name, the password or the code is wrong."
 REPLAYED_CODE = "That code was already used. Wait for the next code and try again."
+BUSY = "The server is busy checking other logins. Try again in a moment."
 THROTTLED = "Too many failed attempts for this account. Try again in {seconds} seconds."
 
 
@@ -68,15 +70,18 @@ def login() -> Any:
             return redirect(url_for("staff.index"), 303)
         return render_template("staff/login.html", error=None)
     st = staff_state()
-    name = request.form.get("name", "")
-    result = check_login(
-        db(),
-        name,
-        request.form.get("password", ""),
-        request.form.get("code", ""),
-        st.config.receipt_cost,
-        st.config.login.max_backoff_seconds,
-    )
+    try:
+        with st.gate.slot():  # each check holds an Argon2id computation's memory
+            result = check_login(
+                db(),
+                request.form.get("name", ""),
+                request.form.get("password", ""),
+                request.form.get("code", ""),
+                st.config.receipt_cost,
+                st.config.login.max_backoff_seconds,
+            )
+    except Busy:
+        return render_template("staff/login.html", error=BUSY), 503
     if result.outcome is LoginOutcome.OK and result.account is not None:
         record_action(db(), result.account.name, "login", "", today())
         db().commit()
