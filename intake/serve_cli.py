@@ -123,20 +123,28 @@ def start_app(
     return AppProcess(role, port, subprocess.Popen(command, start_new_session=True))
 
 
-def wait_until_listening(apps: list[AppProcess], host: str) -> None:
-    """Wait for every app's port to accept connections; fail if an app exits first."""
+def answers_http(host: str, port: int) -> bool:
+    """True once a worker answers a request (gunicorn listens before its workers boot)."""
+    try:
+        with socket.create_connection((host, port), 2) as conn:
+            conn.sendall(b"HEAD / HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            return conn.recv(16).startswith(b"HTTP/")
+    except OSError:
+        return False
+
+
+def wait_until_answering(apps: list[AppProcess], host: str) -> None:
+    """Wait for every app to answer HTTP; fail if an app exits first."""
     deadline = time.monotonic() + STARTUP_SECONDS
     for app in apps:
-        while True:
+        while not answers_http(host, app.port):
             if app.process.poll() is not None:
                 raise click.ClickException(
                     f"the {app.role} app stopped while starting (exit code "
                     f"{app.process.returncode}); see the messages above"
                 )
-            with contextlib.suppress(OSError), socket.create_connection((host, app.port), 1):
-                break
             if time.monotonic() > deadline:
-                raise click.ClickException(f"the {app.role} app did not start listening")
+                raise click.ClickException(f"the {app.role} app did not start answering")
             time.sleep(0.2)
 
 
@@ -251,7 +259,7 @@ def serve_apps(
         try:
             roles = zip(("source", "staff"), ports, allowed, factories, strict=True)
             apps += [start_app(role, port, hosts, make, how) for role, port, hosts, make in roles]
-            wait_until_listening(apps, how.host)
+            wait_until_answering(apps, how.host)
             click.echo(
                 "Ready. Stop with Ctrl-C or SIGTERM (requests in progress get "
                 f"{how.graceful_timeout} s to finish).",

@@ -278,3 +278,18 @@ def test_an_upload_slower_than_the_worker_timeout_still_arrives(
         app.terminate()
         app.wait(timeout=30)
     assert "WORKER TIMEOUT" not in (tmp_path / "app.log").read_text()
+
+
+@pytest.mark.slow
+def test_an_app_that_cannot_start_stops_serve_with_a_clear_error(
+    tmp_path: Path, served_instance: Path
+) -> None:
+    (served_instance / "secrets" / "peppers").unlink()
+    serve = ServeProcess(tmp_path, ["--instance", str(served_instance), "--no-tor"])
+    try:
+        serve.process.wait(timeout=60)
+    finally:
+        serve.stop()
+    assert serve.process.returncode == 1
+    assert "Error: the source app stopped while starting" in serve.output
+    assert "Ready." not in serve.output
