@@ -71,15 +71,8 @@ def serve_env(database_url: str | None) -> dict[str, str]:
 def start_serve(
     workdir: Path, instance: Path, database_url: str | None, extra: list[str] | None = None
 ) -> ServeProcess:
-    """A real `sealdrop serve --no-tor` (source app real; staff app real once it exists)."""
+    """A real `sealdrop serve --no-tor`: the source and staff apps under gunicorn."""
     args = ["--instance", str(instance), "--no-tor", "--graceful-timeout", "3", *(extra or [])]
-    try:
-        import intake
-
-        if not hasattr(intake, "create_staff_app"):
-            args += ["--staff-factory", "standin_app:create_app"]
-    except ImportError:  # pragma: no cover - intake always imports here
-        pass
     process = ServeProcess(workdir, args, env=_env_diff(database_url))
     process.wait_ready()
     return process
