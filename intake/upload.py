@@ -21,7 +21,12 @@ from . import messages
 from .config import Limits
 from .questionnaire import Questionnaire
 
-READ_BYTES = 64 * 1024
+# gunicorn receives up to 1 MiB per recv and copies what a read leaves over again on every
+# read, so small reads cost CPU: worker CPU per uploaded GiB was 6.6 s at 64 KiB, 4.8 s at
+# 256 KiB, 4.0 s at 1 MiB. But a slow upload's thread holds a buffer this size while it
+# waits: 200 uploads at 50 KB/s peaked at 545 MiB RSS with 256 KiB, 1440 MiB with 1 MiB.
+# (`python -m bench upload` / `slow`, docs/performance.md.)
+READ_BYTES = 256 * 1024
 CSRF_FIELD = "csrf_token"
 HONEYPOT_FIELD = "website"
 NARRATIVE_FIELD = "narrative"
