@@ -15,12 +15,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+from hypothesis import HealthCheck, settings
 from serve_process import REPO, STANDINS, ServeProcess
 from sqlalchemy import create_engine, func, select
 
 from intake.config import load_config
 from intake.models import Envelope, Reply, Source, SourceSession
 
+# The fuzz tests' hypothesis settings: modest and reproducible in CI; for a deeper hunt,
+# SEALDROP_FUZZ_EXAMPLES=5000 SEALDROP_FUZZ_RANDOM=1 pytest tests/test_proof_fuzz_*.py
+settings.register_profile(
+    "proof",
+    max_examples=int(os.environ.get("SEALDROP_FUZZ_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    derandomize=os.environ.get("SEALDROP_FUZZ_RANDOM") is None,
+)
+PROOF = settings.get_profile("proof")
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 RECEIPT = re.compile(r'<bdi dir="ltr">([0-9 ]{24})</bdi>')
 

@@ -9,29 +9,20 @@ no envelope, no partial file). Example counts come from the "proof" hypothesis p
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 from intake_support import BOUNDARY, MULTIPART, Part, csrf_token, multipart, stored
+from proof_support import PROOF
 
 from crypto.envelope import Opener
 from intake import create_app
 from intake.config import Limits, load_config
-
-settings.register_profile(
-    "proof",
-    max_examples=int(os.environ.get("SEALDROP_FUZZ_EXAMPLES", "60")),
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    derandomize=os.environ.get("SEALDROP_FUZZ_RANDOM") is None,  # CI: reproducible runs
-)
-PROOF = settings.get_profile("proof")
 
 # Small limits, so over-limit paths are reached by small examples.
 FUZZ_LIMITS = Limits(
