@@ -71,6 +71,30 @@ def holdings(instance: Path, database_url: str | None = None) -> Holdings:
     return Holdings(*counts, files, tmp_files)
 
 
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A private schema in the test PostgreSQL ($SEALDROP_TEST_POSTGRES_URL), dropped after."""
+    import secrets
+
+    import pytest
+    from sqlalchemy import make_url, text
+
+    base = os.environ.get("SEALDROP_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("SEALDROP_TEST_POSTGRES_URL is not set")
+    schema = f"proof_{secrets.token_hex(8)}"
+    engine = create_engine(base)
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
+
+
 def serve_env(database_url: str | None) -> dict[str, str]:
     """The environment for a served instance: its own SQLite, or the given PostgreSQL."""
     env = {k: v for k, v in os.environ.items() if k != "SEALDROP_DATABASE_URL"}

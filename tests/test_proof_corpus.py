@@ -8,6 +8,7 @@ partial file in storage/tmp, no row (source, envelope, reply, session)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from proof_support import base_url, form_token, holdings, served
+from proof_support import base_url, form_token, holdings, postgres_schema, served
 from serve_process import ServeProcess
 
 from intake.instance import create_instance
@@ -63,9 +64,13 @@ def statuses(answer: bytes) -> list[int]:
     return [int(code) for code in re.findall(rb"(?:^|\r\n)HTTP/1\.[01] (\d{3}) ", answer)]
 
 
-@pytest.fixture(scope="module")
-def corpus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServeProcess, Path]]:
-    """One server for the whole corpus (SQLite): every request must leave it serving."""
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def corpus_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[ServeProcess, Path, str | None]]:
+    """One server per database for the whole corpus: every request must leave it serving."""
     from nacl.public import PrivateKey
     from nacl.signing import SigningKey
 
@@ -75,9 +80,11 @@ def corpus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Se
     workdir = tmp_path_factory.mktemp("corpus")
     identity = AdminIdentity((PrivateKey.generate().public_key,), SigningKey.generate().verify_key)
     instance = workdir / "instance"
-    create_instance(instance, identity.to_text(), TEST_COST)
-    with served(workdir, instance, None) as server:
-        yield server, instance
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(postgres_schema()) if request.param == "postgres" else None
+        create_instance(instance, identity.to_text(), TEST_COST, url)
+        server = stack.enter_context(served(workdir, instance, url))
+        yield server, instance, url
 
 
 def test_the_corpus_has_its_readme_entries() -> None:
@@ -91,7 +98,7 @@ def test_the_corpus_has_its_readme_entries() -> None:
 def test_replayed_request_is_refused_cleanly_and_leaves_nothing(
     path: Path, corpus_server: tuple[ServeProcess, Path]
 ) -> None:
-    server, instance = corpus_server
+    server, instance, database_url = corpus_server
     url = base_url(server)
     session = requests.Session()
     csrf = form_token(session, url)
@@ -108,7 +115,7 @@ def test_replayed_request_is_refused_cleanly_and_leaves_nothing(
     assert b"Traceback" not in answer
     # Still serving, and nothing kept.
     assert requests.get(url + "/", timeout=30).status_code == 200
-    now = holdings(instance)
+    now = holdings(instance, database_url)
     assert (now.sources, now.envelopes, now.replies, now.sessions) == (0, 0, 0, 0)
     assert (now.files, now.tmp_files) == ((), ())
     assert server.process.poll() is None
