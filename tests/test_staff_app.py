@@ -13,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from intake_support import submit
 from nacl.signing import SigningKey
+from source_form import multipart
 from sqlalchemy import select
 from staff_support import StaffMember, add_staff, log_in, post_login, token
 from transfer_support import ack, open_bundle, reply_bundle, reply_statement, state_of
@@ -485,3 +486,35 @@ def test_password_checks_beyond_the_bound_get_a_busy_page(
         assert post_login(browser, member.name, member.password, member.code()).status_code == 303
     finally:
         application.extensions["sealdrop_staff"].engine.dispose()
+
+
+def test_a_large_upload_is_never_spooled_to_a_temporary_file(
+    app: Flask,
+    client: FlaskClient,
+    logged_in: FlaskClient,
+    instance: Path,
+    admin_keys,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import werkzeug.wrappers.request
+
+    def spool(**_kwargs: object) -> None:
+        raise AssertionError("an upload went to Werkzeug's spooled temporary file")
+
+    # Werkzeug spools uploads over 500 KiB to a temporary file; the staff app never does.
+    monkeypatch.setattr(werkzeug.wrappers.request, "default_stream_factory", spool)
+    submit(client, narrative="one")
+    bundle = _exported(logged_in, instance, admin_keys)
+    statements = [
+        reply_statement(admin_keys.signing, bundle.instance_id, bundle.metadata[0], "x" * 60_000)
+        for _ in range(12)
+    ]
+    data = reply_bundle(statements)
+    assert len(data) > 700 * 1024
+    # A body encoded here: the test client would spool a large dict body to a file itself.
+    content_type, body = multipart(
+        [("csrf_token", token(logged_in, "/staff/")), ("bundle", ("replies.sdr", data))]
+    )
+    response = logged_in.post("/staff/replies", data=body, content_type=content_type)
+    assert response.status_code == 200, response.data[-500:]
+    assert b"Stored 12 new reply(ies)." in response.data
