@@ -4,6 +4,7 @@ operators without a browser (the staff app does the same through intake/transfer
 from __future__ import annotations
 
 import io
+import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -35,6 +36,15 @@ instance_option = click.option(
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     help="Instance directory (default: $SEALDROP_INSTANCE).",
 )
+
+
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print the outcome as JSON (see docs/staff.md)."
+)
+
+
+def _print_json(value: dict[str, Any]) -> None:
+    click.echo(json.dumps(value, sort_keys=True))
 
 
 @contextmanager
@@ -83,7 +93,8 @@ def _progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
     is_flag=True,
     help="Also carry envelopes exported before but never acked (e.g. a lost bundle).",
 )
-def export_command(instance: Path, out: Path, include_exported: bool) -> None:
+@json_option
+def export_command(instance: Path, out: Path, include_exported: bool, as_json: bool) -> None:
     """Write every pending envelope into a bundle for `sealdrop-admin import`.
 
     The envelopes are marked exported; nothing is deleted until the offline side's ack
@@ -108,7 +119,19 @@ def export_command(instance: Path, out: Path, include_exported: bool) -> None:
                 err=True,
             )
         count = len(plan.envelope_ids)
+        fingerprint = fingerprint_digits(key.verify_key.encode(RawEncoder))
+        outcome: dict[str, Any] = {
+            "out": str(out) if count else None,
+            "envelopes": count,
+            "bytes": plan.envelope_bytes,
+            "sources": len(plan.manifest.reply_keys),
+            "missing": list(plan.missing),
+            "instance_fingerprint": fingerprint,
+        }
         if count == 0:
+            if as_json:
+                _print_json(outcome)
+                return
             hint = "" if include_exported else " (add --include-exported to send again)"
             click.echo(f"No pending envelopes{hint}: no bundle was written.")
             return
@@ -123,7 +146,9 @@ def export_command(instance: Path, out: Path, include_exported: bool) -> None:
             raise click.ClickException(str(exc)) from exc
         record_action(access.db, OPERATOR, "export", f"{count} envelope(s)", today)
         access.db.commit()
-        fingerprint = fingerprint_digits(key.verify_key.encode(RawEncoder))
+    if as_json:
+        _print_json(outcome)
+        return
     click.echo(
         f"Exported {count} envelope(s), {human_size(plan.envelope_bytes)}, from "
         f"{len(plan.manifest.reply_keys)} source(s) to {out}."
@@ -135,7 +160,8 @@ def export_command(instance: Path, out: Path, include_exported: bool) -> None:
 @click.command("import-replies", context_settings=CONTEXT)
 @instance_option
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-def import_replies_command(instance: Path, file: Path) -> None:
+@json_option
+def import_replies_command(instance: Path, file: Path, as_json: bool) -> None:
     """Store the replies of a reply bundle made by `sealdrop-admin export-replies`.
 
     Every reply must be signed by the admin key and addressed to a source of this
@@ -160,6 +186,9 @@ def import_replies_command(instance: Path, file: Path) -> None:
             access.db, OPERATOR, "import-replies", f"{result.added} new of {result.total}", today
         )
         access.db.commit()
+    if as_json:
+        _print_json({"total": result.total, "added": result.added, "already": result.already})
+        return
     if result.added == 0 and result.total:
         click.echo(
             f"Nothing new: all {result.total} reply(ies) of this bundle were already stored."
@@ -172,7 +201,8 @@ def import_replies_command(instance: Path, file: Path) -> None:
 @click.command("apply-ack", context_settings=CONTEXT)
 @instance_option
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-def apply_ack_command(instance: Path, file: Path) -> None:
+@json_option
+def apply_ack_command(instance: Path, file: Path, as_json: bool) -> None:
     """Delete the envelopes an ack from `sealdrop-admin import --ack-out` lists.
 
     The ack must be signed by the admin key and made for this instance. Only exported
@@ -200,6 +230,16 @@ def apply_ack_command(instance: Path, file: Path) -> None:
             today,
         )
         access.db.commit()
+    if as_json:
+        _print_json(
+            {
+                "listed": result.listed,
+                "deleted": len(result.deleted),
+                "already_gone": len(result.already_gone),
+                "not_exported": result.not_exported,
+            }
+        )
+        return
     click.echo(
         f"Deleted {len(result.deleted)} envelope(s); {len(result.already_gone)} were already gone."
     )
@@ -214,7 +254,8 @@ def apply_ack_command(instance: Path, file: Path) -> None:
 
 @click.command("purge", context_settings=CONTEXT)
 @instance_option
-def purge_command(instance: Path) -> None:
+@json_option
+def purge_command(instance: Path, as_json: bool) -> None:
     """Apply the retention rules of [retention] in config.toml.
 
     Replies older than reply_days and source sessions older than session_days are
@@ -239,6 +280,21 @@ def purge_command(instance: Path) -> None:
             today,
         )
         access.db.commit()
+    if as_json:
+        oldest = result.oldest_exported_day
+        _print_json(
+            {
+                "replies_deleted": result.replies_deleted,
+                "sessions_deleted": result.sessions_deleted,
+                "envelopes_deleted": len(result.envelopes_deleted),
+                "exported_kept": {
+                    "envelopes": result.exported_kept.count,
+                    "bytes": result.exported_kept.size,
+                    "since": oldest.isoformat() if oldest else None,
+                },
+            }
+        )
+        return
 
     def rule(days: int) -> str:
         return f"older than {days} day(s)" if days else "no rule: kept"

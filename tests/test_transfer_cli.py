@@ -5,6 +5,7 @@ changed."""
 from __future__ import annotations
 
 import datetime
+import re
 from pathlib import Path
 
 import pytest
@@ -409,3 +410,57 @@ def test_purge_deletes_unacked_envelopes_only_with_an_explicit_rule(
     after = state_of(app)
     assert list(after.envelopes.values()) == [PENDING]  # pending envelopes are never purged
     assert len(after.files) == 1
+
+
+def test_every_transfer_command_prints_stable_json(
+    app: Flask, instance: Path, tmp_path: Path, admin_keys, two_tips
+) -> None:
+    import json
+
+    out = tmp_path / "b.sdb"
+    exported = json.loads(_export(instance, out, "--json").stdout)
+    key = _instance_key(instance)
+    bundle = open_bundle(out, admin_keys, key)
+    size = sum(p.stat().st_size for p in load_config(instance).storage_dir.glob("*.sealed"))
+    assert exported == {
+        "out": str(out),
+        "envelopes": 3,
+        "bytes": size,
+        "sources": 2,
+        "missing": [],
+        "instance_fingerprint": exported["instance_fingerprint"],
+    }
+    assert re.fullmatch(r"[0-9 ]+", exported["instance_fingerprint"])
+    nothing = json.loads(_export(instance, tmp_path / "c.sdb", "--json").stdout)
+    assert (nothing["out"], nothing["envelopes"]) == (None, 0)
+
+    metas = [m for m in bundle.metadata if m["kind"] == "message"]
+    path = tmp_path / "r.sdr"
+    path.write_bytes(
+        reply_bundle([reply_statement(admin_keys.signing, bundle.instance_id, metas[0], "hi")])
+    )
+    result = sealdrop("import-replies", "--instance", str(instance), str(path), "--json")
+    assert json.loads(result.stdout) == {"total": 1, "added": 1, "already": 0}
+
+    path = tmp_path / "a.sda"
+    path.write_bytes(ack(admin_keys.signing, bundle.instance_id, bundle.envelope_ids[:2]))
+    result = sealdrop("apply-ack", "--instance", str(instance), str(path), "--json")
+    assert json.loads(result.stdout) == {
+        "listed": 2,
+        "deleted": 2,
+        "already_gone": 0,
+        "not_exported": [],
+    }
+    result = sealdrop("purge", "--instance", str(instance), "--json")
+    today = datetime.datetime.now(datetime.UTC).date().isoformat()
+    assert json.loads(result.stdout) == {
+        "replies_deleted": 0,
+        "sessions_deleted": 0,
+        "envelopes_deleted": 0,
+        "exported_kept": {"envelopes": 1, "bytes": state_bytes(instance), "since": today},
+    }
+
+
+def state_bytes(instance: Path) -> int:
+    """Bytes of the envelope files still in storage."""
+    return sum(p.stat().st_size for p in load_config(instance).storage_dir.glob("*.sealed"))
