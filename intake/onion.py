@@ -297,6 +297,8 @@ def _connect(data_dir: Path, config: dict[str, str | list[str]]) -> Any:
 @contextmanager
 def launched_tor(data_dir: Path, tor_cmd: str = "tor") -> Iterator[Any]:
     """Launch a tor of our own in `data_dir` and yield an authenticated controller."""
+    import stem
+    import stem.connection
     import stem.process
 
     private_dir(data_dir)
@@ -313,7 +315,10 @@ def launched_tor(data_dir: Path, tor_cmd: str = "tor") -> Iterator[Any]:
     except OSError as error:
         raise OnionError(f"could not start tor: {error}") from error
     try:
-        controller = _connect(data_dir, config)
+        try:
+            controller = _connect(data_dir, config)
+        except (OSError, stem.SocketError, stem.connection.AuthenticationFailure) as error:
+            raise OnionError(f"could not talk to the tor we started: {error}") from error
         try:
             yield controller
         finally:
@@ -331,6 +336,7 @@ def launched_tor(data_dir: Path, tor_cmd: str = "tor") -> Iterator[Any]:
 def attached_tor(control: str, password: str | None = None) -> Iterator[Any]:
     """Attach to a running tor by control socket path or port; services vanish with us."""
     import stem
+    import stem.connection
     import stem.control
 
     try:

@@ -199,3 +199,28 @@ def test_killing_serve_outright_leaves_no_tor_or_gunicorn_behind(
             time.sleep(0.5)
     finally:
         serve.stop()
+
+
+@pytest.mark.tor
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("tor") is None, reason="tor is not installed")
+def test_a_second_serve_of_the_same_instance_is_refused_clearly(tmp_path: Path, inst: Path) -> None:
+    offline = tmp_path / "offline-torrc"
+    offline.write_text("DisableNetwork 1\n")
+    env = {EXTRA_TORRC_ENV: str(offline)}
+    (tmp_path / "first").mkdir()
+    (tmp_path / "second").mkdir()
+    first = ServeProcess(tmp_path / "first", ["--instance", str(inst)], env=env)
+    try:
+        first.wait_ready()
+        second = ServeProcess(tmp_path / "second", ["--instance", str(inst)], env=env)
+        try:
+            assert second.process.wait(timeout=60) == 1
+        finally:
+            second.stop()
+        assert "Error: could not start tor" in second.output
+        assert "Traceback" not in second.output
+        # The first one is unharmed.
+        assert first.process.poll() is None
+    finally:
+        assert first.stop() == 0
