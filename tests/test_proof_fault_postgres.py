@@ -107,3 +107,30 @@ def test_database_down_answers_503_then_recovers_without_a_restart(
     assert after.sources == before.sources + 1
     assert after.envelopes == before.envelopes + 1
     assert after.consistent
+
+
+def test_serve_started_before_the_database_comes_up_recovers_on_its_own(
+    private_postgres: PrivatePostgres, tmp_path: Path, admin_keys, argon2_cost
+) -> None:
+    """After a reboot PostgreSQL may start after Sealdrop: serve must come up anyway (503
+    meanwhile), not exit, and work as soon as the database is there."""
+    instance = tmp_path / "instance"
+    create_instance(instance, admin_keys.identity.to_text(), argon2_cost, private_postgres.url)
+    private_postgres.stop()
+    with served(tmp_path, instance, private_postgres.url) as server:
+        url = base_url(server)
+        assert "database is unreachable" in server.output
+        session = requests.Session()
+        token = form_token(session, url)
+        fields = [("csrf_token", (None, token)), ("narrative", (None, "Too early."))]
+        early = session.post(url + "/submit", files=fields, timeout=30)
+        assert early.status_code == 503, early.text[-500:]
+        processes = descendants(server.process.pid)
+        private_postgres.start()
+        late = submit_real(url, "Once the database is up.")
+        assert late.status_code == 200, late.text[-500:]
+        assert server.process.poll() is None
+        assert descendants(server.process.pid) == processes
+    after = holdings(instance, private_postgres.url)
+    assert (after.sources, after.envelopes) == (1, 1)
+    assert after.consistent
