@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import ipaddress
+import os
 import re
 import signal
 import socket
@@ -36,6 +38,23 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def lock_instance(instance_dir: Path) -> int:
+    """Hold an exclusive lock on DIR/serve.lock for as long as this process lives.
+
+    Two servers of one instance would remove each other's partial uploads at start and
+    stop, and fight over the tor data directory and the onion addresses.
+    """
+    fd = os.open(instance_dir / "serve.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise click.ClickException(
+            f"another `sealdrop serve` is already running for {instance_dir}; stop it first"
+        ) from None
+    return fd
 
 
 def check_onion_host(value: str) -> str:
@@ -408,6 +427,7 @@ def serve(
         config = load_config(instance)
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
+    lock_instance(config.instance_dir)
     how = AppSettings(config.instance_dir, host, workers or default_workers(), graceful_timeout)
     factories = (source_factory, staff_factory)
     loopback = LOOPBACK_HOSTS | {host}

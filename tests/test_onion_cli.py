@@ -218,7 +218,7 @@ def test_a_second_serve_of_the_same_instance_is_refused_clearly(tmp_path: Path, 
             assert second.process.wait(timeout=60) == 1
         finally:
             second.stop()
-        assert "Error: could not start tor" in second.output
+        assert "Error: another `sealdrop serve` is already running" in second.output
         assert "Traceback" not in second.output
         # The first one is unharmed.
         assert first.process.poll() is None
