@@ -280,3 +280,48 @@ def _keep_screenshots(shots: Path, database_url: str | None) -> None:
     for name in names:
         shutil.copy2(shots / name, target / name)
     os.sync()
+
+
+@pytest.mark.parametrize("refusal", ["over-the-limit", "free-space-reserve"])
+def test_a_refused_large_upload_shows_the_page_not_a_connection_error(
+    browser: Any, tmp_path: Path, admin_keys, argon2_cost, refusal: str
+) -> None:
+    """The server answers before reading a 30 MB body and stops reading; the browser, still
+    sending, must show the page (in Chinese), not a reset connection. Nothing is kept."""
+    instance = tmp_path / "instance"
+    create_instance(instance, admin_keys.identity.to_text(), argon2_cost)
+    config = instance / "config.toml"
+    text = config.read_text()
+    if refusal == "over-the-limit":
+        text = text.replace("max_file_bytes = 2147483648", "max_file_bytes = 100000")
+    else:  # more free space than any disk has: every tip is refused up front
+        text = re.sub(r"(?m)^reserve_free_bytes = \d+$", f"reserve_free_bytes = {10**18}", text)
+    config.write_text(text)
+    video = tmp_path / "视频.mp4"
+    video.write_bytes(os.urandom(30 * 1024 * 1024))
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    with served(tmp_path, instance, None) as server:
+        source = Source(browser, base_url(server), "zh_Hans_CN", shots)
+        page = source.page
+        page.goto(source.url + "/?lang=zh-Hans")
+        page.fill("#narrative", "视频在附件里。")
+        page.set_input_files("#files", str(video))
+        with page.expect_response(lambda answer: "/submit" in answer.url) as answered:
+            page.locator("form[enctype='multipart/form-data'] button[type=submit]").click()
+        page.wait_for_load_state()
+        source.shot(refusal)
+        assert answered.value.status == (413 if refusal == "over-the-limit" else 503)
+        # Our page in the chosen language, not Chromium's "connection reset" page.
+        assert page.url.startswith(source.url + "/submit")
+        source.check_language("zh-Hans", "ltr")
+        assert page.locator("main h1").count() == 1
+        assert page.locator("main p.error").inner_text().strip()
+        source.close()
+        now = holdings(instance)
+        assert (now.sources, now.envelopes, now.files, now.tmp_files) == (0, 0, (), ())
+        assert server.process.poll() is None
+    target = OUTPUT / "refusals"
+    target.mkdir(parents=True, exist_ok=True)
+    for path in shots.iterdir():
+        shutil.copy2(path, target / path.name)
