@@ -9,20 +9,28 @@ same data through PyNaCl's secretstream in 64 KiB chunks, in the same process an
 the ratio says what the envelope format and our Python code cost on top of the cipher.
 Peak RSS is measured in a fresh child process (its VmHWM), beside a child that only sets up.
 
-Measured on the shared 2-core CI machine (Xeon, load average 2.7 from other work), 2026-11-29:
+Measured on the shared 2-core CI machine (Xeon with SHA-NI), 2026-11-29, while other
+sessions kept its load average between 3 and 9, so the figures move from run to run:
 
-    operation                           MB/s   x raw
-    raw secretstream push, 64 KiB        887    1.00
-    Sealer.seal                          600    0.68
-    raw secretstream pull, 64 KiB        724    1.00
-    Opener.open                          528    0.73
+    operation                           MB/s   x raw     (load average 7.4: no core free)
+    raw secretstream push, 64 KiB        664    1.00
+    Sealer.seal                          240    0.36
+    raw secretstream pull, 64 KiB        662    1.00
+    Opener.open                          377    0.57
     peak RSS sealing 1024 MiB streamed to a null sink: 21.1 MiB (setup only: 20.9 MiB)
-    peak RSS opening 1024 MiB streamed from a pipe: 22.4 MiB
+    peak RSS opening 1024 MiB streamed from a pipe: 24.4 MiB
 
-Before SHA-256 moved to a helper thread and the writer stopped copying each chunk five
-times, the same run gave seal 0.51x and open 0.6-0.7x. With a free second core the helper
-thread overlaps hashing entirely; on a saturated machine it gains little, since the work has
-nowhere to go (the caller then hashes itself rather than wait).
+Before and after the speed work (SHA-256 on a helper thread, one copy per chunk instead of
+five), the old and new code interleaved in one process, 128 MiB, best of 4, x raw:
+
+    load average     seal old -> new      open old -> new     main-thread CPU, new
+    3.5              0.55 -> 0.76         0.60 -> 0.69        seal 0.79, open 0.90
+    4.5              0.51 -> 0.46         0.53 -> 0.53        seal 0.77, open 0.81
+    7.4              0.33 -> 0.44         0.56 -> 0.57        seal 0.73, open 0.77
+
+The main thread's own work is now 0.75-0.80x of raw push for sealing and 0.8-0.9x of raw
+pull for opening; wall time reaches that only when the second core is free for the hashing
+thread. With no core free the caller hashes itself rather than wait (about the old speed).
 """
 
 from __future__ import annotations
