@@ -279,7 +279,6 @@ def _keep_screenshots(shots: Path, database_url: str | None) -> None:
     target.mkdir(parents=True)
     for name in names:
         shutil.copy2(shots / name, target / name)
-    os.sync()
 
 
 @pytest.mark.parametrize("refusal", ["over-the-limit", "free-space-reserve"])
