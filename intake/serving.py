@@ -8,6 +8,7 @@ gunicorn arbiter owns its process's signals as it expects to.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import importlib
 import os
 import signal
@@ -49,6 +50,27 @@ def remove_server_header() -> None:
 
     default_headers._sealdrop_no_server = True  # type: ignore[attr-defined]
     wsgi.Response.default_headers = default_headers
+
+
+# glibc's mallopt parameter number for M_TOP_PAD (malloc.h).
+_M_TOP_PAD = -2
+MALLOC_TOP_PAD_BYTES = 16 * 1024 * 1024
+
+
+def keep_malloc_slack() -> None:
+    """Let each glibc malloc heap keep 16 MiB of slack instead of shrinking after every free.
+
+    An upload allocates and frees buffers of a few hundred KiB per read; by default glibc
+    gives the top of the heap back to the kernel each time and takes it again, and the page
+    faults cost more system CPU than the cipher (perf: 2.3-2.8 s of kernel time per GiB
+    uploaded; 0.9-1.0 s with this). Cost: up to 16 MiB more RSS per busy heap. Workers
+    inherit the setting through fork. Not glibc: nothing to do.
+    """
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_TOP_PAD, MALLOC_TOP_PAD_BYTES)
 
 
 class AppServer(BaseApplication):  # type: ignore[misc]
@@ -109,6 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     remove_server_header()
+    keep_malloc_slack()
     _exit_with_parent(os.getppid())
     options = gunicorn_options(args.bind, args.workers, args.graceful_timeout)
     if args.heartbeat_timeout:
