@@ -139,3 +139,67 @@ def test_a_crash_between_rename_and_commit_leaves_no_orphan_after_restart(
         assert submit_real(base_url(server), narrative).status_code == 200
         time.sleep(0.1)
     _assert_imported(offline, served_instance, narrative, files=0)
+
+
+def test_a_worker_killed_mid_upload_is_replaced_and_the_service_goes_on(
+    tmp_path: Path, served_instance: Path, offline: Offline, database_url: str | None
+) -> None:
+    """Only the source app's worker dies (an OOM kill): gunicorn starts another, the next tip
+    is stored; the sealed partial file of the killed upload is removed at the next start of
+    `sealdrop serve` (a live worker cannot tell it from an upload in progress)."""
+    storage = load_config(served_instance).storage_dir
+    with served(tmp_path, served_instance, database_url) as server:
+        url = base_url(server)
+        source_port = server.port
+        session = requests.Session()
+        token = form_token(session, url)
+        cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+        content_type, body = multipart(
+            [
+                ("csrf_token", token),
+                ("narrative", "Cut by an OOM kill."),
+                ("files", ("clip.mp4", os.urandom(6 * 1024 * 1024))),
+            ]
+        )
+        head = (
+            f"POST /submit HTTP/1.1\r\nHost: 127.0.0.1:{source_port}\r\n"
+            f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+            f"Cookie: {cookie}\r\n\r\n"
+        ).encode()
+        with socket.create_connection(("127.0.0.1", source_port)) as conn:
+            conn.sendall(head + body[: len(body) // 2])
+            assert wait_for(lambda: any((storage / "tmp").iterdir()), 20)
+            writer = _process_with_open_file(descendants(server.process.pid), storage / "tmp")
+            os.kill(writer, signal.SIGKILL)
+            conn.settimeout(20)
+            assert conn.recv(65536) == b""  # the connection dies with the worker
+        narrative = "The next tip, after the worker was replaced."
+        assert wait_for(lambda: _status(url) == 200, 60)
+        answer = submit_real(url, narrative, [("photo.jpg", os.urandom(100_000))])
+        assert answer.status_code == 200, answer.text[-500:]
+        assert server.process.poll() is None
+        now = holdings(served_instance, database_url)
+        assert (now.sources, now.envelopes, len(now.files)) == (1, 2, 2)
+        assert len(now.tmp_files) == 1  # the killed upload's sealed partial, until restart
+    with served(tmp_path, served_instance, database_url):
+        assert holdings(served_instance, database_url).tmp_files == ()
+    _assert_imported(offline, served_instance, narrative, files=1)
+
+
+def _status(url: str) -> int:
+    try:
+        return requests.get(url + "/", timeout=10).status_code
+    except requests.ConnectionError:
+        return 0
+
+
+def _process_with_open_file(pids: set[int], directory: Path) -> int:
+    """The process holding a file under `directory` open (the worker sealing the upload)."""
+    for pid in pids:
+        try:
+            targets = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+        except OSError:
+            continue
+        if any(target.startswith(str(directory)) for target in targets):
+            return pid
+    raise AssertionError("no process has the partial upload open")
