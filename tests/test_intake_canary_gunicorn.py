@@ -51,16 +51,23 @@ class Gunicorn:
         ]  # fmt: skip
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=log)
-        deadline = time.monotonic() + 30
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()  # never leave a server running behind a failed start
+            raise
+
+    def _wait_ready(self) -> None:
+        # Generous: on a loaded 2-core machine a worker can take many seconds to boot.
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited: {self.log.read_text()[-2000:]}")
             try:
-                if requests.get(self.url + "/", timeout=2).status_code == 200:
+                if requests.get(self.url + "/", timeout=10).status_code == 200:
                     return
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        self.stop()
+            except requests.RequestException:
+                time.sleep(0.2)
         raise RuntimeError("gunicorn did not start")
 
     def stop(self) -> None:
