@@ -28,8 +28,6 @@ from .views import pages, source, submit
 STYLESHEET = Path(__file__).parent / "static" / "style.css"
 # Normal forms are tiny; only the submission routes raise this for themselves.
 SMALL_FORM_BYTES = 64 * 1024
-# Partial uploads older than this are crash leftovers, never a live upload.
-STALE_UPLOAD_SECONDS = 24 * 3600
 
 log = logging.getLogger("intake")
 
@@ -69,7 +67,7 @@ def _load_state(config: Config) -> IntakeState:
     if not upgrade_database_if_reachable(engine):
         log.error("database unreachable at start: pages that need it answer 503 until it is back")
     store = EnvelopeStore(config.storage_dir, config.storage.reserve_free_bytes)
-    store.cleanup_tmp(older_than_seconds=STALE_UPLOAD_SECONDS)
+    store.remove_abandoned()  # a worker killed mid-upload left its partial file
     identity = questionnaire = None
     try:
         identity = load_admin_identity(config)

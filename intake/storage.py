@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import re
 import secrets
@@ -62,7 +63,13 @@ class PendingEnvelope:
         self.envelope_id = envelope_id
         self._store = store
         self.tmp_path = store.tmp_dir / f"{envelope_id}{PART_SUFFIX}"
-        fd = os.open(self.tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _FLAGS, 0o600)
+        # The file is locked for as long as it is being written (the kernel drops the lock
+        # when the writing process dies), so remove_abandoned() can tell a live upload from
+        # the leftover of a killed worker. Created and locked under a shared lock on tmp/,
+        # so a sweep never sees a file before its lock is taken.
+        with store.tmp_lock(fcntl.LOCK_SH):
+            fd = os.open(self.tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _FLAGS, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_EX)
         self.file: BinaryIO = os.fdopen(fd, "wb")
         self.committed = False
         self._unchecked = 0
@@ -172,6 +179,40 @@ class EnvelopeStore:
                 stem = name[: -len(SUFFIX)]
                 if _ID.fullmatch(stem):
                     yield stem
+
+    @contextlib.contextmanager
+    def tmp_lock(self, operation: int) -> Iterator[None]:
+        """flock on the tmp/ directory itself: shared to create a partial file, exclusive to
+        sweep abandoned ones."""
+        fd = os.open(self.tmp_dir, os.O_RDONLY | os.O_DIRECTORY | _FLAGS)
+        try:
+            fcntl.flock(fd, operation)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+    def remove_abandoned(self) -> int:
+        """Remove partial uploads nobody is writing any more (their writer died: a worker
+        killed mid-upload); safe while other workers are uploading. Returns how many."""
+        removed = 0
+        with self.tmp_lock(fcntl.LOCK_EX):
+            for entry in os.scandir(self.tmp_dir):
+                if not entry.is_file(follow_symlinks=False):
+                    continue
+                try:
+                    fd = os.open(entry.path, os.O_RDONLY | _FLAGS)
+                except FileNotFoundError:
+                    continue  # committed or discarded meanwhile
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # a live upload holds it
+                else:
+                    os.unlink(entry.path)
+                    removed += 1
+                finally:
+                    os.close(fd)
+        return removed
 
     def cleanup_tmp(self, older_than_seconds: float = 0) -> int:
         """Remove partial writes left by a crash; returns how many were removed.

@@ -144,9 +144,9 @@ def test_a_crash_between_rename_and_commit_leaves_no_orphan_after_restart(
 def test_a_worker_killed_mid_upload_is_replaced_and_the_service_goes_on(
     tmp_path: Path, served_instance: Path, offline: Offline, database_url: str | None
 ) -> None:
-    """Only the source app's worker dies (an OOM kill): gunicorn starts another, the next tip
-    is stored; the sealed partial file of the killed upload is removed at the next start of
-    `sealdrop serve` (a live worker cannot tell it from an upload in progress)."""
+    """Only the source app's worker dies (an OOM kill): gunicorn starts another, which removes
+    the killed upload's sealed partial file (nobody holds its lock any more) when it boots;
+    the next tip is stored."""
     storage = load_config(served_instance).storage_dir
     with served(tmp_path, served_instance, database_url) as server:
         url = base_url(server)
@@ -180,9 +180,8 @@ def test_a_worker_killed_mid_upload_is_replaced_and_the_service_goes_on(
         assert server.process.poll() is None
         now = holdings(served_instance, database_url)
         assert (now.sources, now.envelopes, len(now.files)) == (1, 2, 2)
-        assert len(now.tmp_files) == 1  # the killed upload's sealed partial, until restart
-    with served(tmp_path, served_instance, database_url):
-        assert holdings(served_instance, database_url).tmp_files == ()
+        assert now.tmp_files == ()
+        assert "unhandled" not in server.output
     _assert_imported(offline, served_instance, narrative, files=1)
 
 
@@ -203,3 +202,34 @@ def _process_with_open_file(pids: set[int], directory: Path) -> int:
         if any(target.startswith(str(directory)) for target in targets):
             return pid
     raise AssertionError("no process has the partial upload open")
+
+
+def test_only_partial_files_whose_writer_is_gone_are_swept(tmp_path: Path) -> None:
+    """remove_abandoned() (run by every worker as it boots) keeps uploads in progress."""
+    from intake.storage import EnvelopeStore
+
+    (tmp_path / "storage" / "tmp").mkdir(parents=True)
+    store = EnvelopeStore(tmp_path / "storage")
+    live = store.begin()
+    live.write(b"sealed bytes of an upload in progress")
+    # A writer that died: a child process creates and locks a partial file, then exits.
+    code = (
+        "import sys; from pathlib import Path; from intake.storage import EnvelopeStore; "
+        "p = EnvelopeStore(Path(sys.argv[1])).begin(); p.write(b'x'); p.file.flush(); "
+        "import os; os._exit(0)"
+    )
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "storage")],
+        cwd=Path(__file__).resolve().parent.parent,
+        check=False,
+    )
+    assert done.returncode == 0
+    assert len(list(store.tmp_dir.iterdir())) == 2
+    assert store.remove_abandoned() == 1
+    assert [p.name for p in store.tmp_dir.iterdir()] == [live.tmp_path.name]
+    live.commit()
+    assert store.remove_abandoned() == 0
+    assert list(store.ids()) == [live.envelope_id]
