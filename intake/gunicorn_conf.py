@@ -24,8 +24,10 @@ video takes 20 minutes to an hour and a half):
   this long. An hour-long upload cannot finish in time; it is aborted and the source's
   Tor Browser shows an error. The intake writes envelopes to a temporary file and renames
   it only when complete, so an aborted upload leaves nothing behind.
-- No access log, error log at "warning" on stderr: gunicorn's info lines are only
-  start/stop, and nothing about a request (path, time, client) may be recorded.
+- No access log, error log at "error" on stderr: gunicorn's info lines are only
+  start/stop, and nothing about a request (path, time, client) may be recorded. Its
+  warnings are not kept: for every malformed request gunicorn warns "Invalid request from
+  ip=...: <the request line>" (tests/test_proof_corpus.py replays such requests).
 - forwarded_allow_ips/proxy_allow_ips empty: tor connects from 127.0.0.1, which gunicorn
   trusts by default; a source could then set X-Forwarded-* headers that change how the
   request is seen. Nobody is a trusted proxy here.
@@ -70,7 +72,7 @@ def gunicorn_options(bind: str, workers: int, graceful_timeout: int) -> dict[str
         "limit_request_field_size": LIMIT_REQUEST_FIELD_SIZE,
         "accesslog": None,
         "errorlog": "-",
-        "loglevel": "warning",
+        "loglevel": "error",
         "capture_output": False,
         "forwarded_allow_ips": "",
         "proxy_allow_ips": "",

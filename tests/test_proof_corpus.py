@@ -126,3 +126,8 @@ def test_replayed_request_is_refused_cleanly_and_leaves_nothing(
     assert server.process.poll() is None
     logged = server.output[logged_before:]
     assert "unhandled" not in logged, logged[-2000:]
+    # Nothing about the request is recorded: not its client, not its path.
+    assert "ip=" not in logged, logged[-2000:]
+    target = data.split(b"\r\n", 1)[0].split(b" ")[1:2]
+    if target and len(target[0]) > 3:
+        assert target[0].decode("latin-1")[:40] not in logged, logged[-2000:]
