@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+from .cli_options import CONTEXT
 
 
 @click.group(context_settings=CONTEXT)

@@ -8,19 +8,13 @@ import click
 
 from crypto.errors import CryptoError
 
+from .cli_options import instance_option
 from .config import ConfigError
 from .instance import create_instance
 
 
 @click.command("init")
-@click.option(
-    "--instance",
-    "instance",
-    envvar="SEALDROP_INSTANCE",
-    required=True,
-    type=click.Path(path_type=Path, file_okay=False),
-    help="New instance directory.",
-)
+@instance_option(must_exist=False, help="New instance directory.")
 @click.option(
     "--admin-identity",
     "identity_file",

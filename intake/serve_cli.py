@@ -21,6 +21,7 @@ from typing import Any
 import click
 
 from . import onion
+from .cli_options import instance_option
 from .gunicorn_conf import GRACEFUL_TIMEOUT_SECONDS, default_workers
 from .hostguard import LOOPBACK_HOSTS
 
@@ -303,13 +304,7 @@ def serve_apps(
 
 
 @click.command("serve")
-@click.option(
-    "--instance",
-    envvar="SEALDROP_INSTANCE",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Instance directory (default: $SEALDROP_INSTANCE).",
-)
+@instance_option(must_exist=False)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option(
     "--port",

@@ -7,8 +7,7 @@ from pathlib import Path
 import click
 
 from . import onion
-
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+from .cli_options import CONTEXT, instance_option
 
 
 @click.group("staff", context_settings=CONTEXT)
@@ -32,13 +31,7 @@ def onion_auth() -> None:
 
 
 @onion_auth.command("add")
-@click.option(
-    "--instance",
-    envvar="SEALDROP_INSTANCE",
-    required=True,
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="Instance directory (default: $SEALDROP_INSTANCE).",
-)
+@instance_option()
 @click.argument("name")
 def add(instance: Path, name: str) -> None:
     """Make a client key NAME for the staff onion and print it, once, for Tor Browser.

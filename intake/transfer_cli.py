@@ -16,6 +16,7 @@ from nacl.encoding import RawEncoder
 
 from crypto.keys import fingerprint_digits
 
+from .cli_options import CONTEXT, instance_option
 from .config import ConfigError
 from .instance import load_instance_signing_key
 from .storage import StorageError
@@ -26,17 +27,6 @@ from .transfer.instance_access import InstanceAccess, open_instance, utc_today
 from .transfer.reply_import import MAX_REPLY_BUNDLE_BYTES, import_replies
 from .transfer.retention import purge
 from .transfer.summary import human_size
-
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-instance_option = click.option(
-    "--instance",
-    envvar="SEALDROP_INSTANCE",
-    required=True,
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="Instance directory (default: $SEALDROP_INSTANCE).",
-)
-
 
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print the outcome as JSON (see docs/staff.md)."
@@ -81,7 +71,7 @@ def _progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
 
 
 @click.command("export", context_settings=CONTEXT)
-@instance_option
+@instance_option()
 @click.option(
     "--out",
     required=True,
@@ -158,7 +148,7 @@ def export_command(instance: Path, out: Path, include_exported: bool, as_json: b
 
 
 @click.command("import-replies", context_settings=CONTEXT)
-@instance_option
+@instance_option()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @json_option
 def import_replies_command(instance: Path, file: Path, as_json: bool) -> None:
@@ -199,7 +189,7 @@ def import_replies_command(instance: Path, file: Path, as_json: bool) -> None:
 
 
 @click.command("apply-ack", context_settings=CONTEXT)
-@instance_option
+@instance_option()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @json_option
 def apply_ack_command(instance: Path, file: Path, as_json: bool) -> None:
@@ -253,7 +243,7 @@ def apply_ack_command(instance: Path, file: Path, as_json: bool) -> None:
 
 
 @click.command("purge", context_settings=CONTEXT)
-@instance_option
+@instance_option()
 @json_option
 def purge_command(instance: Path, as_json: bool) -> None:
     """Apply the retention rules of [retention] in config.toml.

@@ -9,24 +9,15 @@ from pathlib import Path
 
 import click
 
+from ..cli_options import CONTEXT, instance_option
 from ..config import ConfigError
 from ..transfer import OPERATOR, record_action
 from ..transfer.instance_access import open_instance, utc_today
 from .accounts import AccountError, add_account, list_accounts, remove_account
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-instance_option = click.option(
-    "--instance",
-    envvar="SEALDROP_INSTANCE",
-    required=True,
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="Instance directory (default: $SEALDROP_INSTANCE).",
-)
-
 
 @click.command("add", context_settings=CONTEXT)
-@instance_option
+@instance_option()
 @click.argument("name")
 def add_command(instance: Path, name: str) -> None:
     """Create staff account NAME; print its one-time password and TOTP URI, once.
@@ -56,7 +47,7 @@ def add_command(instance: Path, name: str) -> None:
 
 
 @click.command("remove", context_settings=CONTEXT)
-@instance_option
+@instance_option()
 @click.argument("name")
 def remove_command(instance: Path, name: str) -> None:
     """Delete staff account NAME; any session it has ends at once.
@@ -76,7 +67,7 @@ def remove_command(instance: Path, name: str) -> None:
 
 
 @click.command("list", context_settings=CONTEXT)
-@instance_option
+@instance_option()
 def list_command(instance: Path) -> None:
     """List staff accounts (names and state; never a secret).
 
