@@ -16,13 +16,12 @@ def argon2_cost() -> Argon2Cost:
 # --- intake: admin keys, database, instance, app (tests/test_intake_*.py) ---------------
 
 import dataclasses  # noqa: E402
-import os  # noqa: E402
-import secrets  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from nacl.public import PrivateKey  # noqa: E402
 from nacl.signing import SigningKey  # noqa: E402
+from postgres_schema import postgres_schema  # noqa: E402
 
 from crypto.keys import AdminIdentity  # noqa: E402
 
@@ -48,33 +47,14 @@ def admin_keys() -> AdminKeys:
     return AdminKeys(recipient, signing, AdminIdentity((recipient.public_key,), signing.verify_key))
 
 
-def _postgres_database_url() -> Iterator[str]:
-    """A private schema in the test PostgreSQL, dropped afterwards."""
-    base = os.environ.get("SEALDROP_TEST_POSTGRES_URL")
-    if not base:
-        pytest.skip("SEALDROP_TEST_POSTGRES_URL is not set")
-    from sqlalchemy import create_engine, make_url, text
-
-    schema = f"t_{secrets.token_hex(8)}"
-    admin_engine = create_engine(base)
-    with admin_engine.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin_engine.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin_engine.dispose()
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
     """None means the instance's own SQLite file; "postgres" a private schema."""
     if request.param == "sqlite":
         yield None
     else:
-        yield from _postgres_database_url()
+        with postgres_schema() as url:
+            yield url
 
 
 @pytest.fixture

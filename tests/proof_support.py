@@ -10,13 +10,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 from hypothesis import HealthCheck, settings
-from serve_process import REPO, STANDINS, ServeProcess
+from postgres_schema import postgres_schema as _postgres_schema
+from serve_process import REPO, ServeProcess
 from sqlalchemy import create_engine, func, select
 
 from intake.config import load_config
@@ -71,28 +72,9 @@ def holdings(instance: Path, database_url: str | None = None) -> Holdings:
     return Holdings(*counts, files, tmp_files)
 
 
-@contextmanager
-def postgres_schema() -> Iterator[str]:
-    """A private schema in the test PostgreSQL ($SEALDROP_TEST_POSTGRES_URL), dropped after."""
-    import secrets
-
-    import pytest
-    from sqlalchemy import make_url, text
-
-    base = os.environ.get("SEALDROP_TEST_POSTGRES_URL")
-    if not base:
-        pytest.skip("SEALDROP_TEST_POSTGRES_URL is not set")
-    schema = f"proof_{secrets.token_hex(8)}"
-    engine = create_engine(base)
-    with engine.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with engine.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
+def postgres_schema() -> AbstractContextManager[str]:
+    """A private schema for a proof test (see tests/postgres_schema.py)."""
+    return _postgres_schema("proof")
 
 
 def serve_env(database_url: str | None) -> dict[str, str]:
@@ -198,7 +180,7 @@ def wait_for(predicate, timeout: float = 20, interval: float = 0.1) -> bool:  # 
 def run_cli(program: str, *args: str, env: dict[str, str] | None = None, input: str | None = None):  # type: ignore[no-untyped-def]
     """Run `sealdrop` or `sealdrop-admin` in a subprocess, as an operator would."""
     module = {"sealdrop": "intake.cli", "sealdrop-admin": "admin.cli"}[program]
-    full_env = {**os.environ, "PYTHONPATH": f"{STANDINS}{os.pathsep}{REPO}", **(env or {})}
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     return subprocess.run(
         [sys.executable, "-c", f"from {module} import main; main()", *args],
         cwd=REPO,

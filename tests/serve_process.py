@@ -11,9 +11,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-# Where a stand-in staff app lived before intake.create_staff_app existed; the directory
-# is gone, the name stays for tests/proof_support.py, which still puts it on PYTHONPATH.
-STANDINS = Path(__file__).resolve().parent / "standins"
 
 
 def free_port() -> int:
