@@ -18,22 +18,10 @@ from __future__ import annotations
 
 from flask import Flask, Response, current_app, request
 
+from .tor2web_page import TOR2WEB_PAGE  # in every source language (issue 7)
+
 ALLOWED_HOSTS_KEY = "SEALDROP_ALLOWED_HOSTS"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
-
-TOR2WEB_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Use Tor Browser</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body>
-<h1>Please do not use this page</h1>
-<p>You reached this service through a Tor2web proxy. The proxy can read everything you
-send, and it knows your IP address: anything sent from here is not protected.</p>
-<p><strong>Do not send anything through this page.</strong></p>
-<p>To use this service safely, install Tor Browser from
-<code>https://www.torproject.org/download/</code> (or a mirror you trust), then open this
-service's .onion address in Tor Browser itself.</p>
-</body></html>
-"""
 
 
 def host_name(host: str) -> str:

@@ -34,7 +34,9 @@ ALLOWED_LATIN = (
     "iOS",
     "GPS",
     "DNA",
+    "IP",
     "QQ",
+    "Tor2web",
     "Tor",
     # Tor Browser has no Uyghur or Tibetan interface: its English level name is given too.
     "Safest",
