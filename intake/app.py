@@ -122,13 +122,7 @@ def create_app(config: Config) -> Flask:
         MAX_FORM_MEMORY_SIZE=SMALL_FORM_BYTES,
         MAX_FORM_PARTS=64,
         WTF_CSRF_TIME_LIMIT=config.csrf_time_limit_seconds,
-        WTF_CSRF_SSL_STRICT=False,  # onion services are plain HTTP inside Tor
-        SESSION_COOKIE_NAME="sd_csrf",
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Strict",
-        SESSION_COOKIE_SECURE=False,
-        SESSION_REFRESH_EACH_REQUEST=False,
-        TEMPLATES_AUTO_RELOAD=False,
+        **headers.onion_app_settings("sd_csrf"),
     )
     app.extensions[EXTENSION] = _load_state(config)
     hostguard.init_app(app)  # own onion host only, Tor2web refused; runs before every hook

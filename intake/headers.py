@@ -22,6 +22,24 @@ SECURITY_HEADERS = {
 REMOVED = ("ETag", "Last-Modified", "Server", "X-Powered-By", "Expires", "Pragma")
 
 
+def onion_app_settings(cookie_name: str) -> dict[str, object]:
+    """Flask settings both apps share for their one cookie and their forms.
+
+    Onion services are plain HTTP inside Tor (Tor encrypts end to end), so cookies cannot
+    be marked Secure and CSRF cannot check TLS referrers; the cookie is HttpOnly,
+    SameSite=Strict and never refreshed, so its expiry stays absolute.
+    """
+    return {
+        "SESSION_COOKIE_NAME": cookie_name,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Strict",
+        "SESSION_COOKIE_SECURE": False,
+        "SESSION_REFRESH_EACH_REQUEST": False,
+        "WTF_CSRF_SSL_STRICT": False,
+        "TEMPLATES_AUTO_RELOAD": False,
+    }
+
+
 def secure_headers(response: Response) -> Response:
     """Set the security headers and drop the ones that leak or cache."""
     for name in REMOVED:

@@ -120,13 +120,7 @@ def create_staff_app(config: Config) -> Flask:
         MAX_FORM_MEMORY_SIZE=MAX_FORM_BYTES,
         MAX_FORM_PARTS=16,
         WTF_CSRF_TIME_LIMIT=3600,
-        WTF_CSRF_SSL_STRICT=False,  # the staff onion is plain HTTP inside Tor
-        SESSION_COOKIE_NAME="sd_staff",
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Strict",
-        SESSION_COOKIE_SECURE=False,
-        SESSION_REFRESH_EACH_REQUEST=False,
-        TEMPLATES_AUTO_RELOAD=False,
+        **headers.onion_app_settings("sd_staff"),
     )
     app.extensions[EXTENSION] = _load_state(config)
     hostguard.init_app(app)  # the staff onion's own host only; first of all hooks
