@@ -58,6 +58,31 @@ class Figure:
     notes: str = ""
 
 
+def rss_figure(
+    name: str,
+    peak_kib: float,
+    idle_kib: float,
+    baseline: str,
+    target: str,
+    limit_mib: float,
+    command: str,
+) -> Figure:
+    """A peak-RSS figure against its idle baseline (KiB in, MiB shown); met if growth <= limit."""
+    growth_mib = (peak_kib - idle_kib) / 1024
+    return Figure(
+        name=name,
+        value=peak_kib / 1024,
+        unit="MiB",
+        baseline=baseline,
+        baseline_value=idle_kib / 1024,
+        ratio=peak_kib / idle_kib,
+        target=target,
+        met=growth_mib <= limit_mib,
+        command=command,
+        notes=f"grows by {growth_mib:.1f} MiB",
+    )
+
+
 @dataclass
 class BenchResult:
     """Everything one bench measured, written to bench/results/NAME.json."""

@@ -7,7 +7,7 @@ engineer's); this module runs it at the bench's sizes and records the figures.
 from __future__ import annotations
 
 from bench import crypto_throughput
-from bench.harness import BenchResult, Figure, MiB, sized
+from bench.harness import BenchResult, Figure, MiB, rss_figure, sized
 
 TARGET = 0.8
 COMMAND = "python -m bench crypto"
@@ -51,33 +51,18 @@ def run() -> None:
         )
     idle = crypto_throughput._child_peak_rss(rss_size, seal=False)
     sealing = crypto_throughput._child_peak_rss(rss_size, seal=True)
-    result.add(
-        Figure(
-            name=f"peak RSS sealing {rss_size // MiB} MiB streamed",
-            value=sealing / 1024,
-            unit="MiB",
-            baseline="a child that only sets up",
-            baseline_value=idle / 1024,
-            ratio=sealing / idle,
-            target="flat (constant memory)",
-            met=(sealing - idle) / 1024 <= 16,
-            command=COMMAND,
-            notes=f"grows by {(sealing - idle) / 1024:.1f} MiB",
-        )
-    )
     opening = crypto_throughput.peak_rss_open(rss_size)
-    result.add(
-        Figure(
-            name=f"peak RSS opening {rss_size // MiB} MiB streamed from a pipe",
-            value=opening / 1024,
-            unit="MiB",
-            baseline="a child that only sets up",
-            baseline_value=idle / 1024,
-            ratio=opening / idle,
-            target="flat (constant memory)",
-            met=(opening - idle) / 1024 <= 16,
-            command=COMMAND,
-            notes=f"grows by {(opening - idle) / 1024:.1f} MiB",
+    for what, peak in (("sealing", sealing), ("opening", opening)):
+        source = "streamed" if what == "sealing" else "streamed from a pipe"
+        result.add(
+            rss_figure(
+                f"peak RSS {what} {rss_size // MiB} MiB {source}",
+                peak,
+                idle,
+                baseline="a child that only sets up",
+                target="flat (constant memory)",
+                limit_mib=16,
+                command=COMMAND,
+            )
         )
-    )
     result.save()

@@ -32,6 +32,7 @@ from bench.harness import (
     proc_status,
     random_file,
     raw_push_mbps,
+    rss_figure,
     sized,
     workdir,
 )
@@ -207,35 +208,23 @@ def run() -> None:
     )
     growth = {pid: max(hwm[pid], sampler.peak.get(pid, 0)) - idle[pid] for pid in workers}
     busiest = max(growth, key=lambda pid: growth[pid])
-    result.add(
-        Figure(
-            name="peak RSS of the worker that took the upload",
-            value=(idle[busiest] + growth[busiest]) / 1024,
-            unit="MiB",
-            baseline="its RSS when idle",
-            baseline_value=idle[busiest] / 1024,
-            ratio=(idle[busiest] + growth[busiest]) / idle[busiest],
-            target=f"grows <= {RSS_TARGET_MIB} MiB",
-            met=growth[busiest] / 1024 <= RSS_TARGET_MIB,
-            command=COMMAND,
-            notes=f"grows by {growth[busiest] / 1024:.1f} MiB",
-        )
-    )
     streaming = {pid: sampler.peak_after_mark.get(pid, 0) - idle[pid] for pid in workers}
-    result.add(
-        Figure(
-            name="peak RSS of that worker while streaming (after the receipt derivation)",
-            value=(idle[busiest] + streaming[busiest]) / 1024,
-            unit="MiB",
-            baseline="its RSS when idle",
-            baseline_value=idle[busiest] / 1024,
-            ratio=(idle[busiest] + streaming[busiest]) / idle[busiest],
-            target=f"grows <= {RSS_TARGET_MIB} MiB",
-            met=streaming[busiest] / 1024 <= RSS_TARGET_MIB,
-            command=COMMAND,
-            notes=f"grows by {streaming[busiest] / 1024:.1f} MiB",
+    for name, grown in (
+        ("peak RSS of the worker that took the upload", growth[busiest]),
+        ("peak RSS of that worker while streaming (after the receipt derivation)",
+         streaming[busiest]),
+    ):  # fmt: skip
+        result.add(
+            rss_figure(
+                name,
+                idle[busiest] + grown,
+                idle[busiest],
+                baseline="its RSS when idle",
+                target=f"grows <= {RSS_TARGET_MIB} MiB",
+                limit_mib=RSS_TARGET_MIB,
+                command=COMMAND,
+            )
         )
-    )
     idle_total = sum(idle.values())
     result.add(
         Figure(
