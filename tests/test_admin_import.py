@@ -291,6 +291,12 @@ def test_a_big_file_streams_through_with_its_hash_checked(
     assert result.exit_code == 0, result.output
     assert (out / "clip.mp4").read_bytes() == content
     assert hashlib.sha256(content).hexdigest() in result.stdout
+    # The custody log records the SHA-256 of exactly the bytes that were stored.
+    log = _json(admin("log", "--json", "--object", "tip:1"))["entries"]
+    imported = {
+        e["details"]["filename"]: e["details"]["sha256"] for e in log if e["action"] == "import"
+    }
+    assert imported["clip.mp4"] == hashlib.sha256(content).hexdigest()
 
 
 def test_bundle_is_read_from_a_stream_in_order(tmp_path: Path) -> None:
