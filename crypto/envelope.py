@@ -27,6 +27,8 @@ from typing import Any, Protocol
 
 import nacl.bindings as sodium
 import nacl.exceptions
+from nacl._sodium import ffi as _ffi
+from nacl._sodium import lib as _lib
 from nacl.encoding import RawEncoder
 from nacl.hash import blake2b
 from nacl.public import PrivateKey, PublicKey, SealedBox
@@ -53,6 +55,9 @@ _GATHER_BYTES = 16 * 1024  # writes smaller than this are gathered before framin
 _TAG_MESSAGE = sodium.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE
 _TAG_FINAL = sodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL
 _U32 = struct.Struct(">I")
+_NULL = _ffi.NULL
+_push_c = _lib.crypto_secretstream_xchacha20poly1305_push
+_pull_c = _lib.crypto_secretstream_xchacha20poly1305_pull
 _ZEROS = memoryview(bytes(CHUNK_BYTES))
 _SHA256_HEX = re.compile("[0-9a-f]{64}")
 
@@ -295,9 +300,15 @@ class EnvelopeWriter:
         )
         self._written = 0
         self._out(header + _header_mac(file_key, header) + stream_header)
-        # Plaintext not yet pushed (at most one chunk), as views of bytes we own: joining
-        # them is the one copy made before the cipher.
-        self._plain_parts: list[memoryview] = []
+        # libsodium is called directly (PyNaCl's push checks its arguments and allocates on
+        # every call): the plaintext of the chunk being filled is copied into _chunk, the one
+        # copy made before the cipher, and each chunk is sealed into _sealed, then copied out
+        # as bytes the destination may keep.
+        self._statebuf = self._state.statebuf
+        self._chunk = bytearray(CHUNK_BYTES)
+        self._chunk_ptr = _ffi.from_buffer(self._chunk)
+        self._sealed = _ffi.new("unsigned char[]", SEALED_CHUNK_BYTES)
+        self._sealed_out = _ffi.buffer(self._sealed)
         self._plain_fill = 0
         self._plain_length = 0
         # Content of the frame being filled: its length prefix is known only once it is full.
@@ -315,22 +326,35 @@ class EnvelopeWriter:
         self._written += len(data)
 
     def _push(self, tag: int) -> None:
-        chunk = b"".join(self._plain_parts)
-        self._plain_parts.clear()
+        length = self._plain_fill
         self._plain_fill = 0
-        self._out(sodium.crypto_secretstream_xchacha20poly1305_push(self._state, chunk, None, tag))
+        if _push_c(self._statebuf, self._sealed, _NULL, self._chunk_ptr, length, _NULL, 0, tag):
+            raise CryptoError("libsodium failed to seal a chunk")  # pragma: no cover
+        sealed = self._sealed_out[: length + TAG_BYTES]
+        self._dst.write(sealed)
+        self._written += len(sealed)
 
     def _emit(self, plain: memoryview) -> None:
-        self._plain_length += len(plain)
+        size = len(plain)
+        self._plain_length += size
+        fill = self._plain_fill
         # Push a full chunk only once more plaintext follows: only close() knows the last.
-        while self._plain_fill + len(plain) > CHUNK_BYTES:
-            take = CHUNK_BYTES - self._plain_fill
-            self._plain_parts.append(plain[:take])
+        if fill + size > CHUNK_BYTES:
+            chunk = self._chunk
+            start = CHUNK_BYTES - fill
+            chunk[fill:] = plain[:start]
+            self._plain_fill = CHUNK_BYTES
             self._push(_TAG_MESSAGE)
-            plain = plain[take:]
-        if plain:
-            self._plain_parts.append(plain)
-            self._plain_fill += len(plain)
+            while size - start > CHUNK_BYTES:
+                chunk[:] = plain[start : start + CHUNK_BYTES]
+                start += CHUNK_BYTES
+                self._plain_fill = CHUNK_BYTES
+                self._push(_TAG_MESSAGE)
+            fill = 0
+            plain = plain[start:]
+            size -= start
+        self._chunk[fill : fill + size] = plain
+        self._plain_fill = fill + size
 
     def _end_frame(self) -> None:
         self._emit(memoryview(_U32.pack(self._frame_fill)))
@@ -397,7 +421,6 @@ class EnvelopeWriter:
     def abort(self) -> None:
         """Stop without finishing; the caller discards what was written."""
         self._closed = True
-        self._plain_parts.clear()
         self._frame_parts.clear()
         self._small.clear()
         self._hash.close()
@@ -474,25 +497,25 @@ class _PlainStream:
         self.ended = False
 
     def _decrypt(self) -> Iterator[bytes]:
-        current = _read_exact(self._src, SEALED_CHUNK_BYTES)
+        # libsodium is called directly (PyNaCl's pull checks its arguments on every call).
+        statebuf = self._state.statebuf
+        tag_ptr = _ffi.new("unsigned char *")
+        plain_buf = _ffi.new("unsigned char[]", CHUNK_BYTES)
+        plain_out = _ffi.buffer(plain_buf)
+        src = self._src
+        current = _read_exact(src, SEALED_CHUNK_BYTES)
         if not current:
             raise PayloadError("payload is missing: the envelope is truncated")
         while True:
-            following = (
-                _read_exact(self._src, SEALED_CHUNK_BYTES)
-                if len(current) == SEALED_CHUNK_BYTES
-                else b""
-            )
-            if len(current) <= TAG_BYTES:
+            size = len(current)
+            following = _read_exact(src, SEALED_CHUNK_BYTES) if size == SEALED_CHUNK_BYTES else b""
+            if size <= TAG_BYTES:
                 raise PayloadError("payload chunk is too short: the envelope is truncated")
-            try:
-                plain, tag = sodium.crypto_secretstream_xchacha20poly1305_pull(
-                    self._state, current, None
-                )
-            except nacl.exceptions.CryptoError as exc:
+            if _pull_c(statebuf, plain_buf, _NULL, tag_ptr, current, size, _NULL, 0):
                 raise PayloadError(
                     "payload failed authentication: the file may be corrupted or tampered with"
-                ) from exc
+                )
+            tag = tag_ptr[0]
             last = not following
             if tag == _TAG_FINAL and not last:
                 raise PayloadError("data follows the final chunk: the envelope was tampered with")
@@ -500,9 +523,8 @@ class _PlainStream:
                 raise PayloadError("the final chunk is missing: the envelope is truncated")
             if tag not in (_TAG_FINAL, _TAG_MESSAGE):
                 raise PayloadError("unexpected chunk tag")
-            if not last and len(plain) != CHUNK_BYTES:  # pragma: no cover - size checked above
-                raise PayloadError("short chunk before the end")
-            yield plain
+            # Bytes of our own: callers keep them, and content is hashed after read() returns.
+            yield plain_out[: size - TAG_BYTES]
             if last:
                 self.ended = True
                 return
