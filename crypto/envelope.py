@@ -485,23 +485,29 @@ class Opener:
 
 
 class _PlainStream:
-    """Authenticated plaintext of the payload, chunk by chunk, with exact reads."""
+    """Authenticated plaintext of the payload, chunk by chunk, with exact reads.
+
+    Chunks are decrypted into two buffers in turn, so a chunk's plaintext stays valid until
+    the chunk after next is decrypted; read_exact() and rest() copy out of them (the one
+    copy after the cipher) and hand out bytes of their own."""
 
     def __init__(self, src: Readable, state: Any) -> None:
         self._src = src
         self._state = state
         self._chunks = self._decrypt()
-        self._buf = b""
+        self._buf: bytes | memoryview = b""
         self._pos = 0
         self.total = 0  # plaintext bytes released so far
         self.ended = False
 
-    def _decrypt(self) -> Iterator[bytes]:
-        # libsodium is called directly (PyNaCl's pull checks its arguments on every call).
+    def _decrypt(self) -> Iterator[memoryview]:
+        # libsodium is called directly (PyNaCl's pull checks its arguments and copies the
+        # plaintext out on every call).
         statebuf = self._state.statebuf
         tag_ptr = _ffi.new("unsigned char *")
-        plain_buf = _ffi.new("unsigned char[]", CHUNK_BYTES)
-        plain_out = _ffi.buffer(plain_buf)
+        buffers = [_ffi.new("unsigned char[]", CHUNK_BYTES) for _ in range(2)]
+        views = [memoryview(_ffi.buffer(buffer)) for buffer in buffers]
+        turn = 0
         src = self._src
         current = _read_exact(src, SEALED_CHUNK_BYTES)
         if not current:
@@ -511,7 +517,7 @@ class _PlainStream:
             following = _read_exact(src, SEALED_CHUNK_BYTES) if size == SEALED_CHUNK_BYTES else b""
             if size <= TAG_BYTES:
                 raise PayloadError("payload chunk is too short: the envelope is truncated")
-            if _pull_c(statebuf, plain_buf, _NULL, tag_ptr, current, size, _NULL, 0):
+            if _pull_c(statebuf, buffers[turn], _NULL, tag_ptr, current, size, _NULL, 0):
                 raise PayloadError(
                     "payload failed authentication: the file may be corrupted or tampered with"
                 )
@@ -523,34 +529,35 @@ class _PlainStream:
                 raise PayloadError("the final chunk is missing: the envelope is truncated")
             if tag not in (_TAG_FINAL, _TAG_MESSAGE):
                 raise PayloadError("unexpected chunk tag")
-            # Bytes of our own: callers keep them, and content is hashed after read() returns.
-            yield plain_out[: size - TAG_BYTES]
+            yield views[turn][: size - TAG_BYTES]
             if last:
                 self.ended = True
                 return
             current = following
+            turn ^= 1
 
     def read_exact(self, size: int) -> bytes:
         """Exactly `size` bytes of plaintext, or PayloadError if the payload ends first."""
-        available = len(self._buf) - self._pos
+        pos = self._pos
+        available = len(self._buf) - pos
         if size <= available:
-            data = self._buf[self._pos : self._pos + size]
-            self._pos += size
+            self._pos = pos + size
             self.total += size
-            return data
+            return bytes(self._buf[pos : pos + size])
         # Views, so that the join below is the only copy.
-        parts: list[bytes | memoryview] = [memoryview(self._buf)[self._pos :]]
+        parts: list[bytes | memoryview] = [self._buf[pos:]]
         need = size - available
         while need:
             chunk = next(self._chunks, None)
             if chunk is None:
                 raise PayloadError("payload ends early: malformed envelope")
             if len(chunk) >= need:
-                parts.append(memoryview(chunk)[:need])
+                parts.append(chunk[:need])
                 self._buf, self._pos = chunk, need
                 need = 0
             else:
-                parts.append(chunk)
+                # Copied now: decrypting the next chunk reuses the buffer of the one before.
+                parts = [b"".join((*parts, chunk))]
                 need -= len(chunk)
                 self._buf, self._pos = b"", 0
         self.total += size
@@ -559,13 +566,13 @@ class _PlainStream:
     def rest(self) -> Iterator[bytes]:
         """All remaining plaintext, consuming the stream to its authenticated end."""
         if self._pos < len(self._buf):
-            tail = self._buf[self._pos :]
+            tail = bytes(self._buf[self._pos :])
             self.total += len(tail)
             yield tail
         self._buf, self._pos = b"", 0
         for chunk in self._chunks:
             self.total += len(chunk)
-            yield chunk
+            yield bytes(chunk)
 
 
 class EnvelopeReader:

@@ -152,6 +152,27 @@ def test_writer_copies_what_it_keeps_from_a_reused_buffer() -> None:
     assert open_env(out.getvalue())[1] == data
 
 
+def test_metadata_spanning_many_chunks_opens_intact() -> None:
+    # The reader decrypts into two buffers in turn: a read over three or more chunks must
+    # copy before the third chunk overwrites the first one's buffer.
+    metadata = {"kind": "file", "note": os.urandom(200_000).hex()}  # about 6 chunks
+    data = os.urandom(2 * CHUNK_BYTES + 7)
+    opened, content = Opener([KEY]).open_bytes(seal(data, metadata))
+    assert opened.metadata == metadata
+    assert content == data
+
+
+def test_blocks_from_read_stay_intact_while_reading_goes_on() -> None:
+    data = os.urandom(5 * CHUNK_BYTES + 12345)
+    env = Opener([KEY]).reader(io.BytesIO(seal(data)))
+    blocks = []
+    while block := env.read(10_000):
+        blocks.append(block)
+    env.finish()
+    assert all(type(block) is bytes for block in blocks)
+    assert b"".join(blocks) == data
+
+
 def test_one_byte_writes() -> None:
     data = os.urandom(CHUNK_BYTES + 3)
     out = io.BytesIO()
