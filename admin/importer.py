@@ -29,7 +29,7 @@ from crypto.keys import fingerprint_digits, signer_from_text, signer_to_text
 
 from . import custody
 from .errors import AdminError
-from .vault import Vault, fsync_dir
+from .vault import Vault
 
 _HEX32 = re.compile(r"\A[0-9a-f]{32}\Z")
 _DAY = re.compile(r"\A\d{4}-\d{2}-\d{2}\Z")
@@ -353,7 +353,7 @@ def import_bundle(
                 break
             advance(body.left)
     result.tips = sorted(tips)
-    # The renames of new content must be durable before the database says it exists.
-    fsync_dir(vault.root / "content")
+    # The new content must be durable before the saved database says it exists.
+    vault.commit_content()
     vault.save()
     return result

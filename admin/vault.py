@@ -15,11 +15,15 @@ SQLite connection and writes it back encrypted, atomically, when it changes.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import fcntl
 import os
+import platform
+import re
 import shutil
 import sqlite3
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -42,6 +46,45 @@ from .schema import create_schema
 
 DB_MAGIC = b"sealdrop-vault-db/v1\n"
 KEY_NAMES = ("recipient", "signing", "vault")
+
+# Making imported content durable. One fsync per content file cost more than half of a
+# small-tip import: each forces its own journal commit. The database names content only
+# once it is saved (once, at the end of an import), so the files need only be durable
+# before that save, and syncfs(2) on the vault's filesystem does that for all of them in
+# one journal commit. It is used only where it is as strong as fsync on every file:
+# - Linux 5.8 or later: before that, syncfs did not report writeback errors (an I/O
+#   error or full disk while writing back would go unnoticed); since then it reports
+#   every error on the filesystem since the fd it is called on was opened, which is why
+#   that fd is opened before the batch's first write.
+# - ext2/3/4, XFS, Btrfs (statfs f_type): their syncfs commits the journal and flushes
+#   the drive's cache. FUSE (ntfs-3g, exfat-fuse, sshfs) returns from syncfs without
+#   asking its daemon to sync unless the daemon supports it, and FAT, exFAT and network
+#   filesystems were not checked, so on those (and anywhere else) each file is fsynced
+#   as it is written, as before.
+# fsync on each file just before the save (instead of as it is written) saved little in
+# a measurement (x1.0-1.3): every fsync still waits for its own journal commit.
+_SYNCFS_FILESYSTEMS = frozenset({0xEF53, 0x58465342, 0x9123683E})  # ext2/3/4, xfs, btrfs
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+
+
+def _syncfs_is_enough(fd: int) -> bool:
+    """True if syncfs(fd) makes everything written on fd's filesystem durable (above)."""
+    if _LIBC is None or not hasattr(_LIBC, "syncfs") or not hasattr(_LIBC, "fstatfs"):
+        return False
+    version = re.match(r"(\d+)\.(\d+)", platform.release())
+    if version is None or (int(version[1]), int(version[2])) < (5, 8):
+        return False
+    statfs = ctypes.create_string_buffer(512)  # struct statfs; f_type is its first field
+    if _LIBC.fstatfs(fd, statfs) != 0:
+        return False
+    f_type = ctypes.c_long.from_buffer(statfs).value & 0xFFFFFFFF
+    return f_type in _SYNCFS_FILESYSTEMS
+
+
+def _syncfs(fd: int) -> None:
+    if _LIBC is None or _LIBC.syncfs(fd) != 0:
+        code = ctypes.get_errno() if _LIBC is not None else errno.ENOSYS
+        raise OSError(code, os.strerror(code))
 
 
 def _db_key(vault_key: PrivateKey) -> bytes:
@@ -161,6 +204,10 @@ class Vault:
         self._passphrase = passphrase
         self._keys: dict[str, PrivateKey | SigningKey] = {}
         self._lock_fd: int | None = None
+        # Content sealed into content/tmp but not yet durable and moved in (commit_content).
+        self._pending: list[str] = []
+        self._use_syncfs: bool | None = None
+        self._sync_fd: int | None = None
         self.db: sqlite3.Connection = sqlite3.connect(":memory:")
         self.db.row_factory = sqlite3.Row
 
@@ -213,6 +260,9 @@ class Vault:
         self.db.close()
         self._keys.clear()
         self._passphrase = b""
+        if self._sync_fd is not None:
+            os.close(self._sync_fd)
+            self._sync_fd = None
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
@@ -300,9 +350,17 @@ class Vault:
 
     @contextlib.contextmanager
     def content_writer(self, envelope_id: str, record: dict[str, Any]) -> Iterator[EnvelopeWriter]:
-        """Seal content to the vault key under a temp name; rename only on success."""
+        """Seal content to the vault key under a temp name; commit_content() moves it in."""
         tmp_dir = self.root / "content" / "tmp"
-        tmp_dir.mkdir(mode=0o700, exist_ok=True)
+        if self._use_syncfs is None:
+            tmp_dir.mkdir(mode=0o700, exist_ok=True)
+            probe = os.open(tmp_dir, os.O_RDONLY)
+            try:
+                self._use_syncfs = _syncfs_is_enough(probe)
+            finally:
+                os.close(probe)
+        if self._use_syncfs and self._sync_fd is None:
+            self._sync_fd = os.open(tmp_dir, os.O_RDONLY)  # before the batch's first write
         tmp = tmp_dir / f"{envelope_id}.part"
         sealer = Sealer([self._vault_key().public_key])
         try:
@@ -310,13 +368,34 @@ class Vault:
             with os.fdopen(fd, "wb") as out:
                 with sealer.writer(out, record) as writer:
                     yield writer
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.content_path(envelope_id))
+                if not self._use_syncfs:
+                    out.flush()
+                    os.fsync(out.fileno())
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
             raise
+        self._pending.append(envelope_id)
+
+    def commit_content(self) -> None:
+        """Make the content written since the last commit durable, then move it into place.
+
+        Call it before save() writes a database that records this content: the saved
+        database must never name content that a power cut could still take away, and
+        content/ holds only complete files (a crash leaves the rest in content/tmp, which
+        the next import discards and writes again).
+        """
+        if self._sync_fd is not None:
+            fd, self._sync_fd = self._sync_fd, None
+            try:
+                _syncfs(fd)
+            finally:
+                os.close(fd)
+        tmp_dir = self.root / "content" / "tmp"
+        while self._pending:
+            envelope_id = self._pending.pop()
+            os.replace(tmp_dir / f"{envelope_id}.part", self.content_path(envelope_id))
+        fsync_dir(self.root / "content")
 
     def discard_partial_content(self) -> None:
         """Remove partial writes left by an interrupted import."""
