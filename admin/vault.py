@@ -81,6 +81,39 @@ def _syncfs_is_enough(fd: int) -> bool:
     return f_type in _SYNCFS_FILESYSTEMS
 
 
+# Large content: start writing it back to the disk every few MiB while the rest is being
+# opened and sealed, so disk and cipher overlap and the sync before the save finds little
+# left to write. posix_fadvise(DONTNEED) on Linux starts writeback of the range without
+# waiting (its pages are still dirty, so none is dropped); it is only a hint: the sync
+# before the save is what makes content durable, and errors of this writeback are
+# reported there. With 24 GB of RAM nothing else wrote back 1 GiB before that sync.
+WRITE_BACK_BYTES = 8 * 1024 * 1024
+
+
+class _WriteBack:
+    """Passes writes to `out` and starts writeback of every WRITE_BACK_BYTES written."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self._out = out
+        self._written = 0
+        self._started = 0
+
+    def write(self, data: bytes) -> int:
+        count = self._out.write(data)
+        self._written += len(data)
+        if WRITE_BACK_BYTES and self._written - self._started >= WRITE_BACK_BYTES:
+            self._out.flush()
+            with contextlib.suppress(OSError, AttributeError):  # a hint: absent off Linux
+                os.posix_fadvise(
+                    self._out.fileno(),
+                    self._started,
+                    self._written - self._started,
+                    os.POSIX_FADV_DONTNEED,
+                )
+            self._started = self._written
+        return count
+
+
 def _syncfs(fd: int) -> None:
     if _LIBC is None or _LIBC.syncfs(fd) != 0:
         code = ctypes.get_errno() if _LIBC is not None else errno.ENOSYS
@@ -366,7 +399,7 @@ class Vault:
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "wb") as out:
-                with sealer.writer(out, record) as writer:
+                with sealer.writer(_WriteBack(out), record) as writer:
                     yield writer
                 if not self._use_syncfs:
                     out.flush()

@@ -275,11 +275,15 @@ def test_files_sent_in_a_later_bundle_join_their_submission(
 
 
 def test_a_big_file_streams_through_with_its_hash_checked(
-    admin: AdminRunner, tmp_path: Path
+    admin: AdminRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import hashlib
     import os
 
+    import admin.vault as vault_module
+
+    # Start writeback every 64 KiB (not 8 MiB) so this file goes through that path often.
+    monkeypatch.setattr(vault_module, "WRITE_BACK_BYTES", 64 * 1024)
     content = os.urandom(3 * 1024 * 1024 + 123)
     _i, _s, _e, bundle = submit_and_bundle(
         admin, tmp_path, narrative="video attached", files=[("clip.mp4", "video/mp4", content)]
