@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import io
 import os
+import queue
 import re
 import struct
 import threading
@@ -101,7 +102,7 @@ class _HashWorker:
         self._hash = hash_
         self._ready: deque[list[bytes]] = deque()
         self._lock = threading.Lock()
-        self._wake = threading.Semaphore(0)
+        self._wake: queue.SimpleQueue[None] = queue.SimpleQueue()
         self._stopped = threading.Event()
         thread = threading.Thread(
             target=self._work,
@@ -123,11 +124,11 @@ class _HashWorker:
         hash_: Any,
         ready: deque[list[bytes]],
         lock: threading.Lock,
-        wake: threading.Semaphore,
+        wake: queue.SimpleQueue[None],
         stopped: threading.Event,
     ) -> None:
         while True:
-            wake.acquire()
+            wake.get()
             with lock:
                 if stopped.is_set():
                     return
@@ -136,16 +137,16 @@ class _HashWorker:
 
     @staticmethod
     def _stop(
-        wake: threading.Semaphore, stopped: threading.Event, thread: threading.Thread
+        wake: queue.SimpleQueue[None], stopped: threading.Event, thread: threading.Thread
     ) -> None:
         stopped.set()
-        wake.release()
+        wake.put(None)
         thread.join()
 
     def add(self, batch: list[bytes]) -> None:
         """Queue a batch; hash the oldest ones here if too many are waiting."""
         self._ready.append(batch)
-        self._wake.release()
+        self._wake.put(None)
         waiting = len(self._ready)
         if waiting > self.DEPTH and self._lock.acquire(blocking=waiting > self.MAX_WAITING):
             try:
