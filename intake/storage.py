@@ -18,12 +18,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from .write_behind import BATCH_BYTES, WriteBehind
+
 SUFFIX = ".sealed"
 PART_SUFFIX = ".part"
 _ID = re.compile(r"[0-9a-f]{32}")
 _FLAGS = os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 # How many bytes an envelope may grow between two free-space checks.
 SPACE_CHECK_BYTES = 1024 * 1024
+# Past this many bytes an envelope's writes go to a WriteBehind thread (large files only).
+WRITE_BEHIND_AFTER = 2 * 1024 * 1024
 
 
 class StorageError(Exception):
@@ -73,17 +77,54 @@ class PendingEnvelope:
         self.file: BinaryIO = os.fdopen(fd, "wb")
         self.committed = False
         self._unchecked = 0
+        self._written = 0
+        self._behind: WriteBehind | None = None
+        self._inline = False  # no helper thread could be started: write here
+        self._batch: list[bytes] = []
+        self._batch_bytes = 0
 
     def write(self, data: bytes) -> int:
-        """Append sealed bytes (ReserveReached once the disk is down to the reserve)."""
-        self._unchecked += len(data)
+        """Append sealed bytes (ReserveReached once the disk is down to the reserve).
+
+        Past WRITE_BEHIND_AFTER bytes they are written by a helper thread; an error there
+        surfaces at a later write() or at commit()."""
+        size = len(data)
+        self._unchecked += size
         if self._unchecked >= SPACE_CHECK_BYTES:
             self._unchecked = 0
-            self._store.ensure_space(len(data))
-        return self.file.write(data)
+            self._store.ensure_space(size)
+        self._written += size
+        if self._inline or self._written <= WRITE_BEHIND_AFTER:
+            return self.file.write(data)
+        # Queued bytes must not change under the helper: copy anything but bytes.
+        self._batch.append(data if type(data) is bytes else bytes(data))
+        self._batch_bytes += size
+        if self._batch_bytes >= BATCH_BYTES:
+            self._hand_over()
+        return size
+
+    def _hand_over(self) -> None:
+        batch, self._batch, self._batch_bytes = self._batch, [], 0
+        if self._behind is None:
+            try:
+                self._behind = WriteBehind(self.file)
+            except RuntimeError:  # "can't start new thread": slower, but nothing is lost
+                self._inline = True
+                for data in batch:
+                    self.file.write(data)
+                return
+        self._behind.put(batch)
+
+    def _write_pending(self) -> None:
+        """Everything written so far is in the file object (not yet flushed)."""
+        if self._batch:
+            self._hand_over()
+        if self._behind is not None:
+            self._behind.finish()
 
     def commit(self) -> int:
         """fsync, rename into storage/, fsync the directory; returns the size on disk."""
+        self._write_pending()
         self.file.flush()
         os.fsync(self.file.fileno())
         size = os.fstat(self.file.fileno()).st_size
@@ -96,6 +137,9 @@ class PendingEnvelope:
 
     def discard(self) -> None:
         """Remove the partial (or committed) file; safe to call more than once."""
+        if self._behind is not None:
+            self._behind.stop()
+        self._batch.clear()
         if not self.file.closed:
             # On a full disk the final flush fails again; the descriptor is closed anyway
             # and the bytes were being thrown away, so the file must still be removed.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,60 @@ def test_prepare_instance_removes_crash_leftovers_but_keeps_recorded_envelopes(a
     assert (report.partial_uploads_removed, report.orphan_envelopes_removed) == (1, 1)
     assert set(store.ids()) == kept
     assert stored(app).envelopes == len(kept) == 1
+
+
+def _write_behind_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "write-behind"]
+
+
+def test_a_large_envelope_is_written_behind_in_order(store: EnvelopeStore) -> None:
+    """Past WRITE_BEHIND_AFTER a helper thread writes; every byte lands, in order, and the
+    thread is gone after commit."""
+    pieces = [os.urandom(size) for size in (65553,) * 100 + (7, 300_000, 1)]
+    pending = store.begin()
+    started = False
+    for piece in pieces:
+        pending.write(piece)
+        started = started or bool(_write_behind_threads())
+    assert started
+    pending.commit()
+    assert _write_behind_threads() == []
+    with store.open(pending.envelope_id) as handle:
+        assert handle.read() == b"".join(pieces)
+
+
+def test_a_small_envelope_starts_no_thread(store: EnvelopeStore) -> None:
+    pending = store.begin()
+    for _ in range(30):
+        pending.write(os.urandom(65553))
+        assert _write_behind_threads() == []
+    pending.commit()
+
+
+def test_discarding_while_written_behind_leaves_nothing(store: EnvelopeStore) -> None:
+    pending = store.begin()
+    for _ in range(200):
+        pending.write(os.urandom(65553))
+    pending.discard()
+    assert _write_behind_threads() == []
+    assert list(store.tmp_dir.iterdir()) == []
+    assert list(store.ids()) == []
+
+
+def test_a_write_error_behind_reaches_the_writer(store: EnvelopeStore) -> None:
+    """A failed write on the helper thread is raised to the caller at a later write()
+    (here: the file is closed under it), never dropped; nothing is published."""
+    pending = store.begin()
+    for _ in range(50):
+        pending.write(os.urandom(65553))
+    pending.file.close()  # every later write on the helper fails
+
+    def write_more() -> None:
+        for _ in range(200):  # queued writes alone never touch the file: only the helper
+            pending.write(os.urandom(65553))
+
+    with pytest.raises(ValueError, match="closed file"):
+        write_more()
+    pending.discard()
+    assert list(store.ids()) == []
+    assert list(store.tmp_dir.iterdir()) == []
