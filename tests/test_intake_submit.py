@@ -275,3 +275,66 @@ def test_the_csrf_token_lasts_long_enough_for_a_slow_upload(
     monkeypatch.setattr(time, "time", lambda: real() + hours * 3600)
     response = post_parts(client, submission_parts(token))
     assert response.status_code == status
+
+
+def test_a_chunked_upload_the_server_decodes_is_stored(app: Flask, client: FlaskClient):
+    """No Content-Length, the server ends the body itself (gunicorn with chunked encoding:
+    wsgi.input_terminated): read to its end and stored."""
+    body = multipart(submission_parts(csrf_token(client), files=[(b"c.jpg", os.urandom(90_000))]))
+    response = client.post(
+        "/submit",
+        input_stream=io.BytesIO(body),
+        content_type=MULTIPART,
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True, "CONTENT_LENGTH": None},
+    )
+    assert response.status_code == 200, response.data[-300:]
+    assert stored(app).envelopes == 2
+
+
+def test_a_body_without_length_or_server_end_is_not_read(app: Flask, client: FlaskClient):
+    """Neither a Content-Length nor a server that ends the stream: nothing can be read
+    safely, so nothing is (a 400 page, nothing kept)."""
+    body = multipart(submission_parts(csrf_token(client)))
+    response = client.post(
+        "/submit",
+        input_stream=io.BytesIO(body),
+        content_type=MULTIPART,
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"CONTENT_LENGTH": None},
+    )
+    assert response.status_code == 400
+    assert nothing_stored(app)
+
+
+class _Body(io.RawIOBase):
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def read(self, size: int = -1) -> bytes:
+        chunk, self.data = self.data[:size], self.data[size:]
+        return chunk
+
+
+def test_the_body_reader_stops_at_the_length_and_the_limit() -> None:
+    """What _ClientBody promises the parser: never past Content-Length; a body that ends
+    early is a client gone; a chunked body past the limit is a 413."""
+    from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+
+    from intake.views.submit import _ClientBody
+
+    exact = _ClientBody({"wsgi.input": _Body(b"a" * 10 + b"NEXT REQUEST")}, 10, 100)
+    assert exact.read(4) + exact.read(100) == b"a" * 10
+    assert exact.read(100) == b""
+    short = _ClientBody({"wsgi.input": _Body(b"a" * 5)}, 10, 100)
+    assert short.read(100) == b"a" * 5
+    with pytest.raises(ClientDisconnected):
+        short.read(100)
+    chunked = {"wsgi.input": _Body(b"b" * 100), "wsgi.input_terminated": True}
+    fits = _ClientBody(chunked, None, 100)
+    assert fits.read(1000) == b"b" * 100
+    assert fits.read(1000) == b""
+    too_long = {"wsgi.input": _Body(b"b" * 101), "wsgi.input_terminated": True}
+    with pytest.raises(RequestEntityTooLarge):
+        _ClientBody(too_long, None, 100).read(1000)
+    assert _ClientBody({"wsgi.input": _Body(b"c" * 10)}, None, 100).read(10) == b""
