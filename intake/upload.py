@@ -9,6 +9,7 @@ forged request is refused before any file byte is sealed.
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,12 +22,18 @@ from . import messages
 from .config import Limits
 from .questionnaire import Questionnaire
 
-# gunicorn receives up to 1 MiB per recv and copies what a read leaves over again on every
-# read, so small reads cost CPU: worker CPU per uploaded GiB was 6.6 s at 64 KiB, 4.8 s at
-# 256 KiB, 4.0 s at 1 MiB. But a slow upload's thread holds a buffer this size while it
-# waits: 200 uploads at 50 KB/s peaked at 545 MiB RSS with 256 KiB, 1440 MiB with 1 MiB.
-# (`python -m bench upload` / `slow`, docs/performance.md.)
+# How much the parser asks the body for at a time. gunicorn receives up to 1 MiB per recv
+# and copies what a read leaves over again on every read, so small reads cost CPU: the
+# request thread spent 3.0-3.4 s per uploaded GiB reading 256 KiB at a time, 2.2-2.4 s
+# reading 1 MiB. But a read returns only once it is full, and a slow upload's thread holds
+# that much while it waits: 200 uploads at 50 KB/s peaked at 545 MiB RSS with 256 KiB reads,
+# 1440 MiB with 1 MiB. So reads start small and grow only while the body arrives fast (a
+# full read in under FAST_READ_SECONDS, about 13 MB/s: a LAN, never a Tor circuit), and
+# shrink again as soon as it slows. (`python -m bench upload` / `slow`,
+# docs/performance.md.)
 READ_BYTES = 256 * 1024
+FAST_READ_BYTES = 1024 * 1024
+FAST_READ_SECONDS = 0.02
 CSRF_FIELD = "csrf_token"
 HONEYPOT_FIELD = "website"
 NARRATIVE_FIELD = "narrative"
@@ -238,15 +245,22 @@ def parse_upload(
     """
     parser = _Parser(limits, questionnaire, check_csrf, sink, require_narrative)
     max_parts = limits.max_files + questionnaire.max_fields + 8
-    decoder = MultipartDecoder(boundary, max_form_memory_size=4 * READ_BYTES, max_parts=max_parts)
+    # The decoder holds at most one read plus a delimiter's worth while in a part's data;
+    # only headers without an end (an attack) could make it hold more: refused past this.
+    max_unparsed = FAST_READ_BYTES + 64 * 1024
+    decoder = MultipartDecoder(boundary, max_form_memory_size=max_unparsed, max_parts=max_parts)
     finished = ended = False
+    read_size = READ_BYTES
     carry = b""
     window = len(boundary) + 8
     try:
         while not finished:
             event = decoder.next_event()
             if isinstance(event, NeedData):
-                chunk = stream.read(READ_BYTES)
+                started = time.monotonic()
+                chunk = stream.read(read_size)
+                fast = len(chunk) == read_size and time.monotonic() - started < FAST_READ_SECONDS
+                read_size = FAST_READ_BYTES if fast else READ_BYTES
                 if not chunk:
                     ended = True
                     decoder.receive_data(carry or None)

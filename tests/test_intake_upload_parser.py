@@ -4,6 +4,8 @@ any byte string is either parsed or refused with UploadRejected, never another e
 from __future__ import annotations
 
 import io
+import os
+import time
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,7 +13,13 @@ from intake_support import BOUNDARY, Part, multipart
 
 from intake.config import Limits
 from intake.questionnaire import DEFAULT_PATH, load_questionnaire
-from intake.upload import UploadRejected, parse_upload
+from intake.upload import (
+    FAST_READ_BYTES,
+    FAST_READ_SECONDS,
+    READ_BYTES,
+    UploadRejected,
+    parse_upload,
+)
 
 QUESTIONNAIRE = load_questionnaire(DEFAULT_PATH)
 LIMITS = Limits(max_file_bytes=50_000, max_submission_bytes=200_000, max_files=5)
@@ -127,3 +135,41 @@ def test_every_split_point_gives_the_same_files() -> None:
     for cut in range(1, len(body)):
         _fields, sink = _parse(body, [cut, len(body)])
         assert [(n, bytes(d)) for n, _t, d in sink.files] == files, cut
+
+
+class Paced(io.RawIOBase):
+    """A body that records the sizes asked for, and takes `delay` seconds per read."""
+
+    def __init__(self, data: bytes, delay: float) -> None:
+        self.data, self.delay, self.asked = data, delay, []
+
+    def read(self, size: int = -1) -> bytes:
+        self.asked.append(size)
+        time.sleep(self.delay)
+        chunk, self.data = self.data[:size], self.data[size:]
+        return chunk
+
+
+def _large_body() -> bytes:
+    content = os.urandom(6 * FAST_READ_BYTES)
+    return multipart(
+        [Part(b"csrf_token", b"tok"), Part(b"narrative", b"x"), Part(b"files", content, b"big.bin")]
+    )
+
+
+def test_reads_grow_while_the_body_arrives_fast() -> None:
+    """A body that arrives fast is read 1 MiB at a time (fewer copies in gunicorn)."""
+    stream = Paced(_large_body(), delay=0)
+    limits = Limits(max_file_bytes=8 * FAST_READ_BYTES, max_submission_bytes=8 * FAST_READ_BYTES)
+    parse_upload(stream, BOUNDARY, limits, QUESTIONNAIRE, _check_token, Collect(), True)
+    assert stream.asked[0] == READ_BYTES
+    assert stream.asked.count(FAST_READ_BYTES) >= 4
+
+
+def test_reads_stay_small_while_the_body_trickles_in() -> None:
+    """A slow client (a Tor circuit) is read 256 KiB at a time: a waiting thread holds no
+    more than that (the memory of 200 slow uploads, docs/performance.md)."""
+    stream = Paced(_large_body(), delay=FAST_READ_SECONDS * 2)
+    limits = Limits(max_file_bytes=8 * FAST_READ_BYTES, max_submission_bytes=8 * FAST_READ_BYTES)
+    parse_upload(stream, BOUNDARY, limits, QUESTIONNAIRE, _check_token, Collect(), True)
+    assert set(stream.asked) == {READ_BYTES}
