@@ -5,6 +5,7 @@ works and is imported on the offline side. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -172,7 +173,10 @@ def test_a_worker_killed_mid_upload_is_replaced_and_the_service_goes_on(
             writer = _process_with_open_file(descendants(server.process.pid), storage / "tmp")
             os.kill(writer, signal.SIGKILL)
             conn.settimeout(20)
-            assert conn.recv(65536) == b""  # the connection dies with the worker
+            # The connection dies with the worker: closed, or reset when the kernel still
+            # held body bytes the worker had not read yet (a race with its reads).
+            with contextlib.suppress(ConnectionResetError):
+                assert conn.recv(65536) == b""
         narrative = "The next tip, after the worker was replaced."
         assert wait_for(lambda: _status(url) == 200, 60)
         answer = submit_real(url, narrative, [("photo.jpg", os.urandom(100_000))])
