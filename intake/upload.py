@@ -2,8 +2,9 @@
 
 Werkzeug's form parser spools large files to a temporary file; this one hands every file
 part's bytes to a sink (which seals them) as they arrive, and keeps only the small text
-fields in memory, bounded while parsing. The CSRF token must be the first part, so a
-forged request is refused before any file byte is sealed.
+fields in memory, bounded while parsing (the multipart syntax: intake/multipart.py). The
+CSRF token must be the first part, so a forged request is refused before any file byte is
+sealed.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from dataclasses import dataclass, field
 from typing import IO, Protocol
 
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
-from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
 from . import messages
 from .config import Limits
+from .multipart import MultipartScanner, TooManyParts
 from .questionnaire import Questionnaire
 
 # How much the parser asks the body for at a time. gunicorn receives up to 1 MiB per recv
@@ -41,7 +42,6 @@ FILES_FIELD = "files"
 MAX_TOKEN_BYTES = 512
 MAX_CONTENT_TYPE = 100
 _BOUNDARY = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]{1,70}")
-_LINE_BREAK = re.compile(rb"[\r\n]")
 _CONTENT_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*")
 
 
@@ -245,47 +245,22 @@ def parse_upload(
     """
     parser = _Parser(limits, questionnaire, check_csrf, sink, require_narrative)
     max_parts = limits.max_files + questionnaire.max_fields + 8
-    # The decoder holds at most one read plus a delimiter's worth while in a part's data;
-    # only headers without an end (an attack) could make it hold more: refused past this.
-    max_unparsed = FAST_READ_BYTES + 64 * 1024
-    decoder = MultipartDecoder(boundary, max_form_memory_size=max_unparsed, max_parts=max_parts)
-    finished = ended = False
+    scanner = MultipartScanner(boundary, parser, max_parts)
+    ended = False
     read_size = READ_BYTES
-    carry = b""
-    window = len(boundary) + 8
     try:
-        while not finished:
-            event = decoder.next_event()
-            if isinstance(event, NeedData):
-                started = time.monotonic()
-                chunk = stream.read(read_size)
-                fast = len(chunk) == read_size and time.monotonic() - started < FAST_READ_SECONDS
-                read_size = FAST_READ_BYTES if fast else READ_BYTES
-                if not chunk:
-                    ended = True
-                    decoder.receive_data(carry or None)
-                    carry = b""
-                    continue
-                # Werkzeug's decoder can misread a delimiter cut short at the end of what
-                # it was given ("\r\n--boundary-"): it passes the CR on as content, one
-                # stray byte in a file. So never feed a line break that is near the end;
-                # keep it back until the next read (or the end of the body). Upstream:
-                # pallets/werkzeug#3285 (open), after #3065, #3118, #3179.
-                data = carry + chunk
-                cut = _LINE_BREAK.search(data, max(0, len(data) - window))
-                carry = data[cut.start() :] if cut else b""
-                decoder.receive_data(data[: len(data) - len(carry)])
-            elif isinstance(event, File):
-                parser.start_file(event.name, event.filename, event.headers.get("content-type"))
-            elif isinstance(event, Field):
-                parser.start_field(event.name)
-            elif isinstance(event, Data):
-                parser.data(event.data, event.more_data)
-            elif isinstance(event, Epilogue):
-                finished = True
+        while not scanner.done:
+            started = time.monotonic()
+            chunk = stream.read(read_size)
+            fast = len(chunk) == read_size and time.monotonic() - started < FAST_READ_SECONDS
+            read_size = FAST_READ_BYTES if fast else READ_BYTES
+            if not chunk:
+                ended = True
+                scanner.end()  # the closing delimiter never came: MultipartError
+            scanner.feed(chunk)
     except ClientDisconnected as exc:
         raise UploadRejected(400, str(messages.INTERRUPTED)) from exc
-    except RequestEntityTooLarge as exc:
+    except (RequestEntityTooLarge, TooManyParts) as exc:
         raise UploadRejected(413, str(messages.SUBMISSION_TOO_LARGE)) from exc
     except (ValueError, KeyError, TypeError) as exc:  # malformed multipart, bad headers
         # A body that stops before its closing boundary was cut off (a client gone).
