@@ -83,9 +83,17 @@ def test_a_kill_between_storing_content_and_saving_the_database_loses_nothing(
     assert admin("verify-log").exit_code == 0
 
 
-@pytest.mark.parametrize("use_syncfs", [True, False], ids=["syncfs", "fsync-each-file"])
+@pytest.mark.parametrize(
+    ("use_syncfs", "alone_bytes"),
+    [(True, 1 << 20), (True, 1), (False, 1 << 20)],
+    ids=["syncfs", "syncfs-but-all-large-enough-to-fsync-alone", "fsync-each-file"],
+)
 def test_content_is_durable_before_the_database_that_names_it_is_saved(
-    tmp_path: Path, admin_kdf: Argon2Cost, monkeypatch: pytest.MonkeyPatch, use_syncfs: bool
+    tmp_path: Path,
+    admin_kdf: Argon2Cost,
+    monkeypatch: pytest.MonkeyPatch,
+    use_syncfs: bool,
+    alone_bytes: int,
 ) -> None:
     if use_syncfs and sys.platform != "linux":
         pytest.skip("syncfs(2) is Linux only")
@@ -119,6 +127,7 @@ def test_content_is_durable_before_the_database_that_names_it_is_saved(
         real_write_db(root, key, db)
 
     monkeypatch.setattr(vault_module, "_syncfs_is_enough", lambda _fd: use_syncfs)
+    monkeypatch.setattr(vault_module, "FSYNC_ALONE_BYTES", alone_bytes)
     monkeypatch.setattr(vault_module, "_syncfs", syncfs)
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(Vault, "content_writer", writer)
@@ -137,4 +146,7 @@ def test_content_is_durable_before_the_database_that_names_it_is_saved(
         ]
         assert durable, f"{envelope_id} was never made durable"
         assert durable[0] < saved, f"{envelope_id} was made durable only after the save"
-    assert [kind for kind, _ in events].count("syncfs") == (1 if use_syncfs else 0)
+    syncfs_used = use_syncfs and alone_bytes > 1
+    assert [kind for kind, _ in events].count("syncfs") == (1 if syncfs_used else 0)
+    fsynced = [what for kind, what in events if kind == "fsync" and what.endswith(".part")]
+    assert len(fsynced) == (0 if syncfs_used else len(ids))
