@@ -7,6 +7,11 @@ a signed manifest and envelopes sealed to the vault's recipient key, with the me
 intake writes). Timed: admin.importer.scan_bundle + import_bundle (which opens each
 envelope, checks it, re-seals the content to the vault key, records the tip and the custody
 entry, and saves the encrypted database); the passphrase's Argon2id unlock is not timed.
+Durability is inside the timed part: small content is made durable with one syncfs(2) on
+the vault's filesystem before the database is saved (so it also writes back whatever else
+is dirty there, e.g. the bundle this bench has just written), large content with an fsync
+per file (admin/vault.py says why). Other benches writing to the same disk at the same
+time move these figures by tens of percent: compare runs interleaved, with the load.
 Baselines in the same run: raw sealed-box opens per second (each envelope needs one to
 unwrap its file key) and raw secretstream pull in MB/s.
 """
