@@ -60,6 +60,10 @@ _NULL = _ffi.NULL
 _push_c = _lib.crypto_secretstream_xchacha20poly1305_push
 _pull_c = _lib.crypto_secretstream_xchacha20poly1305_pull
 _ZEROS = memoryview(bytes(CHUNK_BYTES))
+_FULL_FRAME_PREFIX = _U32.pack(FRAME_BYTES)
+_FRAME_SLOT = 4 + FRAME_BYTES  # a whole frame with its length prefix
+_SEGMENT_FRAMES = 4  # Sealer.seal lays out this many whole frames at a time (about 256 KiB)
+_alloc_unzeroed = _ffi.new_allocator(should_clear_after_alloc=False)
 _SHA256_HEX = re.compile("[0-9a-f]{64}")
 
 
@@ -100,7 +104,7 @@ class _HashWorker:
 
     def __init__(self, hash_: Any) -> None:
         self._hash = hash_
-        self._ready: deque[list[bytes]] = deque()
+        self._ready: deque[list[bytes | memoryview]] = deque()
         self._lock = threading.Lock()
         self._wake: queue.SimpleQueue[None] = queue.SimpleQueue()
         self._stopped = threading.Event()
@@ -115,14 +119,14 @@ class _HashWorker:
         self._finalizer.atexit = False
 
     @staticmethod
-    def _hash_next(hash_: Any, ready: deque[list[bytes]]) -> None:
+    def _hash_next(hash_: Any, ready: deque[list[bytes | memoryview]]) -> None:
         for data in ready.popleft():
             hash_.update(data)
 
     @staticmethod
     def _work(
         hash_: Any,
-        ready: deque[list[bytes]],
+        ready: deque[list[bytes | memoryview]],
         lock: threading.Lock,
         wake: queue.SimpleQueue[None],
         stopped: threading.Event,
@@ -143,7 +147,7 @@ class _HashWorker:
         wake.put(None)
         thread.join()
 
-    def add(self, batch: list[bytes]) -> None:
+    def add(self, batch: list[bytes | memoryview]) -> None:
         """Queue a batch; hash the oldest ones here if too many are waiting."""
         self._ready.append(batch)
         self._wake.put(None)
@@ -166,7 +170,7 @@ class _HashWorker:
 class _Sha256:
     """SHA-256 of a stream. Small contents are hashed at once; past a few hundred KiB,
     batches go to a _HashWorker so hashing overlaps the cipher on another core. Callers pass
-    bytes they will not change: they may be hashed after update() returns."""
+    bytes (or views of memory) they will not change: they may be hashed after update() returns."""
 
     INLINE_BYTES = 256 * 1024  # no thread for contents this small
     BATCH_BYTES = 256 * 1024  # handed over in batches: fewer thread switches
@@ -174,12 +178,12 @@ class _Sha256:
     def __init__(self) -> None:
         self._hash = hashlib.sha256()
         self._inline = 0
-        self._batch: list[bytes] = []
+        self._batch: list[bytes | memoryview] = []
         self._batch_bytes = 0
         self._worker: _HashWorker | None = None
         self._threadless = False  # no thread could be started: hash everything here
 
-    def update(self, data: bytes) -> None:
+    def update(self, data: bytes | memoryview) -> None:
         """Add `data`."""
         # Inline only while nothing waits in a batch: updates must keep their order.
         if (
@@ -271,6 +275,8 @@ class Sealer:
     def seal(self, src: Readable, dst: Writable, metadata: Mapping[str, Any]) -> SealResult:
         """Seal everything readable from `src` into `dst`, in constant memory."""
         with self.writer(dst, metadata) as env:
+            if isinstance(src, io.BufferedIOBase):  # BytesIO, files opened "rb", stdin.buffer
+                env._write_frames_from(src)
             while block := src.read(_READ_BYTES):
                 env.write(block)
         return env.result
@@ -329,7 +335,11 @@ class EnvelopeWriter:
     def _push(self, tag: int) -> None:
         length = self._plain_fill
         self._plain_fill = 0
-        if _push_c(self._statebuf, self._sealed, _NULL, self._chunk_ptr, length, _NULL, 0, tag):
+        self._seal(self._chunk_ptr, length, tag)
+
+    def _seal(self, plain: Any, length: int, tag: int) -> None:
+        """Seal `length` bytes at the cffi pointer `plain` as the next chunk and write it."""
+        if _push_c(self._statebuf, self._sealed, _NULL, plain, length, _NULL, 0, tag):
             raise CryptoError("libsodium failed to seal a chunk")  # pragma: no cover
         sealed = self._sealed_out[: length + TAG_BYTES]
         self._dst.write(sealed)
@@ -376,6 +386,53 @@ class EnvelopeWriter:
             view = view[len(piece) :]
             if self._frame_fill == FRAME_BYTES:
                 self._end_frame()
+
+    def _write_frames_from(self, src: io.BufferedIOBase) -> None:
+        """Sealer.seal's way in: whole frames are read straight into place behind their
+        length prefix, and the chunks lying wholly inside them are sealed from there, without
+        the copy _emit makes. The content is hashed from the same memory, which is never
+        reused. A last, partial frame goes through _add as any write would."""
+        while not self._small and not self._frame_fill:  # always so: nothing written yet
+            segment = _alloc_unzeroed("unsigned char[]", _SEGMENT_FRAMES * _FRAME_SLOT)
+            view = memoryview(_ffi.buffer(segment))
+            whole = 0
+            got = FRAME_BYTES
+            while whole < _SEGMENT_FRAMES:
+                start = whole * _FRAME_SLOT + 4
+                got = _read_into(src, view[start : start + FRAME_BYTES])
+                if got < FRAME_BYTES:
+                    break
+                view[start - 4 : start] = _FULL_FRAME_PREFIX
+                self._hash.update(view[start : start + FRAME_BYTES])
+                whole += 1
+            self._size += whole * FRAME_BYTES
+            if whole:
+                self._emit_laid_out(view[: whole * _FRAME_SLOT], segment)
+            if got < FRAME_BYTES:  # end of input
+                if got:
+                    start = whole * _FRAME_SLOT + 4
+                    self._add(view[start : start + got].tobytes())
+                return
+
+    def _emit_laid_out(self, plain: memoryview, memory: Any) -> None:
+        """_emit, for plaintext at the start of cffi `memory` that never changes: chunks
+        lying wholly inside it are sealed in place."""
+        size = len(plain)
+        start = CHUNK_BYTES - self._plain_fill
+        if size <= start:
+            self._emit(plain)
+            return
+        if self._plain_fill:
+            self._emit(plain[:start])  # completes the chunk being filled
+            self._push(_TAG_MESSAGE)
+        else:
+            start = 0
+        # Push a full chunk only once more plaintext follows: only close() knows the last.
+        while size - start > CHUNK_BYTES:
+            self._seal(memory + start, CHUNK_BYTES, _TAG_MESSAGE)
+            self._plain_length += CHUNK_BYTES
+            start += CHUNK_BYTES
+        self._emit(plain[start:])
 
     def _add_small(self) -> None:
         if self._small:
@@ -457,6 +514,17 @@ def _read_exact(src: Readable, size: int) -> bytes:
         parts.append(more)
         got += len(more)
     return b"".join(parts)
+
+
+def _read_into(src: io.BufferedIOBase, target: memoryview) -> int:
+    """Fill `target` from `src`, looping over short reads; fewer bytes only at end of input."""
+    got = 0
+    while got < len(target):
+        count = src.readinto(target[got:])
+        if not count:
+            break
+        got += count
+    return got
 
 
 class Opener:

@@ -18,6 +18,7 @@ from nacl.public import PrivateKey
 
 from crypto.envelope import (
     CHUNK_BYTES,
+    FRAME_BYTES,
     HEADER_MAC_BYTES,
     MAGIC,
     SEALED_CHUNK_BYTES,
@@ -171,6 +172,60 @@ def test_blocks_from_read_stay_intact_while_reading_goes_on() -> None:
     env.finish()
     assert all(type(block) is bytes for block in blocks)
     assert b"".join(blocks) == data
+
+
+class _ReadOnly:
+    """A source with read() only: Sealer.seal takes its general path."""
+
+    def __init__(self, data: bytes) -> None:
+        self._src = io.BytesIO(data)
+
+    def read(self, size: int = -1, /) -> bytes:
+        return self._src.read(size)
+
+
+class _Trickle(io.BufferedIOBase):
+    """A buffered source whose readinto() gives at most 1000 bytes, as a pipe may."""
+
+    def __init__(self, data: bytes) -> None:
+        self._src = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        return self._src.read(1000 if size is None or size < 0 else min(size, 1000))
+
+    def readinto(self, buffer: memoryview, /) -> int:  # type: ignore[override]
+        return self._src.readinto(memoryview(buffer)[:1000])
+
+
+def _payload_plaintext(envelope: bytes) -> tuple[dict[str, object], bytes]:
+    """Metadata and every plaintext byte after it: frames, trailer and padding."""
+    reader = Opener([KEY]).reader(io.BytesIO(envelope))
+    return reader.metadata, b"".join(reader._plain.rest())
+
+
+@pytest.mark.parametrize(
+    "size",
+    [0, 1, FRAME_BYTES - 1, FRAME_BYTES, FRAME_BYTES + 1, 4 * FRAME_BYTES, 9 * FRAME_BYTES - 3],
+)
+@pytest.mark.parametrize("note", [0, CHUNK_BYTES - 40, CHUNK_BYTES - 31])
+def test_sealing_from_a_file_lays_out_the_same_plaintext(size: int, note: int) -> None:
+    # Files and BytesIO are read straight into place; the plaintext must be exactly what
+    # writing the same content gives. `note` moves where the first frame starts in a chunk
+    # (CHUNK_BYTES - 31: its length prefix straddles the first chunk's end).
+    data = os.urandom(size)
+    metadata = {"kind": "file", "note": "n" * note}
+    sealer = Sealer([KEY.public_key])
+    results, plaintexts = [], []
+    for src in (io.BytesIO(data), _ReadOnly(data), _Trickle(data)):
+        out = io.BytesIO()
+        results.append(sealer.seal(src, out, metadata))
+        assert open_env(out.getvalue()) == (metadata, data)
+        plaintexts.append(_payload_plaintext(out.getvalue()))
+    assert results[0] == results[1] == results[2]
+    assert plaintexts[0] == plaintexts[1] == plaintexts[2]
 
 
 def test_one_byte_writes() -> None:
