@@ -9,8 +9,38 @@ same data through PyNaCl's secretstream in 64 KiB chunks, in the same process an
 the ratio says what the envelope format and our Python code cost on top of the cipher.
 Peak RSS is measured in a fresh child process (its VmHWM), beside a child that only sets up.
 
-Measured on the shared 2-core CI machine (Xeon with SHA-NI), 2026-11-29, while other
-sessions kept its load average between 3 and 9, so the figures move from run to run:
+Measured on the shared 2-core CI machine (KVM, Xeon with SHA-NI), 2026-11-29, with
+`python -m bench crypto` (256 MiB, median of 5 rounds, x raw), the code before and after
+the second round of speed work run back to back in three idle moments (CPU idle >= 98%
+when each pair started; load average 1.3-1.8, falling from earlier work):
+
+    pair   Sealer.seal before -> after    Opener.open before -> after
+    1      0.76 -> 0.85                   0.75 -> 0.96
+    2      0.77 -> 0.82                   0.81 -> 0.92
+    3      0.76 -> 0.81                   0.84 -> 0.97
+    peak RSS of 1024 MiB streamed, in five runs after: sealing 21.0-21.4 MiB, opening
+    20.6-24.5 MiB, a child that only sets up 20.7-21.2 MiB (before: the same ranges)
+
+The changes: libsodium's push/pull called directly, with reused buffers (PyNaCl checks its
+arguments and allocates per chunk); opening decrypts into two buffers in turn, so joining
+a frame is the only copy after the cipher; the hashing thread is woken through a C
+SimpleQueue; and Sealer.seal reads whole frames from a BytesIO or file straight into place
+behind their length prefixes, so most chunks are sealed without being copied together
+(EnvelopeWriter.write, which intake and the vault use, still copies each chunk once).
+
+With SHA-256 switched off, the sealing thread now does 0.95-0.97x of raw push's speed in
+CPU time (0.89-0.90 before) and the opening thread 1.17x of raw pull's (1.10). What is
+left is the hashing thread: handing it 256 KiB batches costs sealing about 12% of wall
+time even when it hashes nothing (0.91-0.93x with hashing off, 0.80-0.83x with a helper
+that only calls len(): thread wake-ups and GIL handoffs), and SHA-256 here runs at about
+the cipher's speed (1.1 GB/s from memory, 1.8 GB/s from cache). Batches of 64 KiB, 1 MiB
+and 4 MiB were slower than 256 KiB and 128 KiB no faster; a helper loop with less Python
+in it, and waking the helper every second batch, did not help either. With other
+sessions keeping both cores busy (load average 2-3) no core is free for the helper: seal
+and open are then bound by total CPU and read 0.5-0.6x, before and after alike.
+
+Earlier (2026-11-29, first round), while other sessions kept the load average between 3
+and 9:
 
     operation                           MB/s   x raw     (load average 7.4: no core free)
     raw secretstream push, 64 KiB        664    1.00
@@ -20,17 +50,13 @@ sessions kept its load average between 3 and 9, so the figures move from run to 
     peak RSS sealing 1024 MiB streamed to a null sink: 21.1 MiB (setup only: 20.9 MiB)
     peak RSS opening 1024 MiB streamed from a pipe: 24.4 MiB
 
-Before and after the speed work (SHA-256 on a helper thread, one copy per chunk instead of
-five), the old and new code interleaved in one process, 128 MiB, best of 4, x raw:
+and the first round's before and after (SHA-256 on a helper thread, one copy per chunk
+instead of five), the old and new code interleaved in one process, 128 MiB, best of 4:
 
     load average     seal old -> new      open old -> new     main-thread CPU, new
     3.5              0.55 -> 0.76         0.60 -> 0.69        seal 0.79, open 0.90
     4.5              0.51 -> 0.46         0.53 -> 0.53        seal 0.77, open 0.81
     7.4              0.33 -> 0.44         0.56 -> 0.57        seal 0.73, open 0.77
-
-The main thread's own work is now 0.75-0.80x of raw push for sealing and 0.8-0.9x of raw
-pull for opening; wall time reaches that only when the second core is free for the hashing
-thread. With no core free the caller hashes itself rather than wait (about the old speed).
 """
 
 from __future__ import annotations
