@@ -51,18 +51,19 @@ class WriteBehind:
         self._raise_error()
         self._batches.put(batch)
 
-    def finish(self) -> None:
-        """Wait until everything queued is written; raise the first write error, if any."""
+    def _end(self) -> None:
         if not self._finished:
             self._finished = True
             self._batches.put(None)
             self._thread.join()
+
+    def finish(self) -> None:
+        """Wait until everything queued is written; raise the first write error, if any."""
+        self._end()
         self._raise_error()
 
     def stop(self) -> None:
         """End the thread, dropping what was not written yet (the envelope is discarded)."""
         if not self._finished:
-            self._error = self._error or OSError("envelope discarded")
-            self._finished = True
-            self._batches.put(None)
-            self._thread.join()
+            self._error = self._error or OSError("envelope discarded")  # the helper skips the rest
+        self._end()
