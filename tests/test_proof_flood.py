@@ -160,8 +160,15 @@ def test_a_flood_of_junk_is_refused_at_the_reserve_and_a_real_tip_gets_through_a
         refused_tips = outcomes.get(("tip-like", 503), 0)
         assert stored_tips > 0
         assert refused_tips > 0, "the reserve never refused anything"
-        assert outcomes.get(("no-token", 400), 0) == FLOOD // 5
-        assert outcomes.get(("garbage", 400), 0) == FLOOD // 5
+        # Junk that is no tip is refused as malformed (400), or, when the disk is already
+        # within its length of the reserve, at the reserve before a byte of it is read (503,
+        # the same "nothing was kept" page). Which of the two depends on how close to the
+        # reserve the tip-like junk has brought the disk at that moment: a race, not a rule.
+        for kind in ("no-token", "garbage"):
+            answered = {status: n for (k, status), n in outcomes.items() if k == kind}
+            assert set(answered) <= {400, 503}, (kind, answered)
+            assert sum(answered.values()) == FLOOD // 5, (kind, answered)
+            assert answered.get(400, 0) > answered.get(503, 0), (kind, answered)
         assert outcomes.get(("landing", 200), 0) == FLOOD // 5
         # Refused before the disk filled: never below the reserve by more than what the
         # threads had in flight when each last checked.
