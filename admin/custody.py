@@ -3,12 +3,18 @@
 Each entry's hash is SHA-256 over the canonical JSON of (seq, time, actor, action, object,
 details, prev), where prev is the previous entry's hash (64 zeros for the first). Editing,
 removing or reordering any entry breaks the chain from that entry on.
+
+A chain cannot show by itself that its newest entries were cut off, or that someone holding
+the passphrase rewrote it and hashed it again. For that, staff keep the newest entry's mark
+("SEQ:HASH", printed by `verify-log`) apart from the vault; checked later, a matching mark
+shows that nothing up to that entry changed since, and a missing one shows a cut.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +23,7 @@ from typing import Any
 from crypto.encoding import canonical_json
 
 GENESIS = "0" * 64
+_MARK = re.compile(r"([1-9][0-9]{0,17}):([0-9a-f]{64})")
 
 
 def now() -> str:
@@ -60,12 +67,49 @@ def append(db: sqlite3.Connection, actor: str, action: str, obj: str, **details:
 
 
 @dataclass(frozen=True)
+class Mark:
+    """One entry's place in the chain, written "SEQ:HASH" for staff to keep elsewhere."""
+
+    seq: int
+    hash: str
+
+    def __str__(self) -> str:
+        return f"{self.seq}:{self.hash}"
+
+    @classmethod
+    def parse(cls, text: str) -> Mark:
+        """A mark as `verify-log` prints it; ValueError for anything else."""
+        found = _MARK.fullmatch(text.strip().lower())
+        if found is None:
+            raise ValueError("a mark is SEQ:HASH as verify-log prints it, e.g. 8:3fa4…")
+        return cls(int(found[1]), found[2])
+
+
+@dataclass(frozen=True)
 class ChainCheck:
     """The outcome of recomputing the chain."""
 
     entries: int
     first_broken: int | None
     problem: str | None
+    newest: Mark | None = None
+
+
+def find_mark(db: sqlite3.Connection, mark: Mark) -> str | None:
+    """Why a mark kept from an earlier `verify-log` no longer fits an intact chain, or None
+    when it does (then no entry up to it has changed since it was written down)."""
+    row = db.execute("SELECT hash FROM custody WHERE seq = ?", (mark.seq,)).fetchone()
+    if row is None:
+        return (
+            f"entry {mark.seq} of the mark you kept is gone: "
+            "the log was cut off after that mark was taken"
+        )
+    if row[0] != mark.hash:
+        return (
+            f"entry {mark.seq} no longer has the hash of the mark you kept: "
+            f"the log was rewritten at or before entry {mark.seq}"
+        )
+    return None
 
 
 def verify(db: sqlite3.Connection) -> ChainCheck:
@@ -87,7 +131,8 @@ def verify(db: sqlite3.Connection) -> ChainCheck:
             return ChainCheck(count, seq, "its content was changed after it was written")
         prev = digest
         expected_seq += 1
-    return ChainCheck(count, None, None)
+    newest = Mark(expected_seq - 1, prev) if count else None
+    return ChainCheck(count, None, None, newest)
 
 
 def _as_dict(row: sqlite3.Row) -> dict[str, Any]:

@@ -9,40 +9,71 @@ from rich.table import Table
 
 from .. import custody
 from ..display import cell
+from ..errors import AdminError
 from .common import console, json_option, print_json, unlocked, unlocked_vault_options
 
 
 @click.command(name="verify-log")
 @unlocked_vault_options
+@click.option(
+    "--expect",
+    "expected",
+    metavar="MARK",
+    help="A mark (SEQ:HASH) printed by an earlier verify-log: check that entry is still there "
+    "with the same hash, so nothing up to it was rewritten and nothing after it cut off.",
+)
 @json_option
-def verify_log(vault_dir: Path, passphrase_file: Path | None, actor: str, as_json: bool) -> None:
+def verify_log(
+    vault_dir: Path, passphrase_file: Path | None, actor: str, expected: str | None, as_json: bool
+) -> None:
     """Recompute the custody log's hash chain; name the first broken entry (exit 1).
+
+    A chain cannot show by itself that its newest entries were cut off. Keep the mark of
+    the newest entry it prints apart from the vault (on paper, on a second medium) and
+    give it back with --expect later.
 
     \b
     Example:
         sealdrop-admin verify-log --vault /media/vault
+        sealdrop-admin verify-log --vault /media/vault --expect 8:3fa4...c2
     """
+    try:
+        mark = custody.Mark.parse(expected) if expected is not None else None
+    except ValueError as exc:
+        raise AdminError(f"--expect {expected!r}: {exc}.") from exc
     with unlocked(vault_dir, passphrase_file, actor) as vault:
         check = custody.verify(vault.db)
+        mark_problem = (
+            custody.find_mark(vault.db, mark)
+            if mark is not None and check.first_broken is None
+            else None
+        )
+    failure: str | None = mark_problem
+    if check.first_broken is not None:
+        failure = (
+            f"the custody log is broken at entry {check.first_broken}: {check.problem}. "
+            f"Entries from {check.first_broken} on cannot be trusted"
+        )
     if as_json:
         print_json(
             {
                 "entries": check.entries,
-                "ok": check.first_broken is None,
+                "ok": failure is None,
                 "first_broken": check.first_broken,
-                "problem": check.problem,
+                "problem": check.problem or mark_problem,
+                "newest": str(check.newest) if check.newest else None,
+                "expected": str(mark) if mark else None,
             }
         )
-    elif check.first_broken is None:
+    elif failure is None:
         click.echo(f"Custody log intact: {check.entries} entries, hash chain verified.")
-    if check.first_broken is not None:
-        if not as_json:
-            click.echo(
-                f"Error: the custody log is broken at entry {check.first_broken}: "
-                f"{check.problem}. Entries from {check.first_broken} on cannot be trusted; "
-                "compare with a backup of the vault.",
-                err=True,
-            )
+        if mark is not None:
+            click.echo(f"The mark you kept, entry {mark.seq}, is in the chain unchanged.")
+        if check.newest is not None:
+            click.echo(f"Newest entry's mark (keep it apart from the vault): {check.newest}")
+    else:
+        click.echo(f"Error: {failure}; compare with a backup of the vault.", err=True)
+    if failure is not None:
         raise click.exceptions.Exit(1)
 
 
