@@ -121,7 +121,7 @@ def _stored(instance: Path) -> tuple[int, int, int]:
         all_rows = conn.scalar(text("SELECT count(*) FROM envelopes")) or 0
     engine.dispose()
     on_disk = len(list((instance / "storage").glob("*.sealed")))
-    partial = len(list((instance / "storage" / "tmp").iterdir()))
+    partial = sum(1 for p in (instance / "storage" / "tmp").rglob("*") if not p.is_dir())
     if on_disk != all_rows:
         raise RuntimeError(f"{on_disk} envelope files but {all_rows} rows")
     return rows, on_disk, partial

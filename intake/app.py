@@ -66,7 +66,9 @@ def _load_state(config: Config) -> IntakeState:
     engine = make_engine(config.database_url)
     if not upgrade_database_if_reachable(engine):
         log.error("database unreachable at start: pages that need it answer 503 until it is back")
-    store = EnvelopeStore(config.storage_dir, config.storage.reserve_free_bytes)
+    store = EnvelopeStore(
+        config.storage_dir, config.storage.reserve_free_bytes, config.storage.host
+    )
     store.remove_abandoned()  # a worker killed mid-upload left its partial file
     identity = questionnaire = None
     try:

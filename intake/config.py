@@ -10,6 +10,8 @@ from typing import Any
 
 from crypto.kdf import RECEIPT_COST, Argon2Cost
 
+from .storage import StorageError, host_folder
+
 MiB = 1024 * 1024
 GiB = 1024 * MiB
 DATABASE_URL_ENV = "SEALDROP_DATABASE_URL"
@@ -61,6 +63,9 @@ class StorageSettings:
     # disk: a full disk would also stop the database, logs and tor. Checked before a
     # submission is accepted (against its Content-Length) and while it streams.
     reserve_free_bytes: int = 512 * MiB
+    # This host's folder under storage/tmp for partial uploads ("" = the machine's host
+    # name). Hosts sharing storage/ (docs/scale-out.md) need distinct ones.
+    host: str = ""
 
 
 @dataclass(frozen=True)
@@ -129,8 +134,8 @@ class Config:
 
     @property
     def storage_tmp_dir(self) -> Path:
-        """DIR/storage/tmp: envelopes being written."""
-        return self.storage_dir / "tmp"
+        """DIR/storage/tmp/HOST: this host's envelopes being written."""
+        return self.storage_dir / "tmp" / host_folder(self.storage.host)
 
     @property
     def database_path(self) -> Path:
@@ -166,6 +171,15 @@ def _section(data: dict[str, Any], name: str, cls: type[Any]) -> Any:
         if not isinstance(value, expected) or isinstance(value, (bool, str)) or value < 0:
             raise ConfigError(f"[{name}] {key} must be a non-negative {expected.__name__}")
     return cls(**raw)
+
+
+def _storage_section(data: dict[str, Any]) -> StorageSettings:
+    settings: StorageSettings = _section(data, "storage", StorageSettings)
+    try:
+        host_folder(settings.host)
+    except StorageError as exc:
+        raise ConfigError(str(exc)) from exc
+    return settings
 
 
 def load_config(instance_dir: str | os.PathLike[str]) -> Config:
@@ -209,7 +223,7 @@ def load_config(instance_dir: str | os.PathLike[str]) -> Config:
         limits=_section(data, "limits", Limits),
         login=_section(data, "login", LoginPolicy),
         retention=_section(data, "retention", Retention),
-        storage=_section(data, "storage", StorageSettings),
+        storage=_storage_section(data),
         site=_section(data, "site", Site),
     )
 
@@ -253,8 +267,10 @@ memlimit = {receipt_cost.memlimit}
 {table(retention)}
 
 [storage]
-# New tips are refused with a clear page when the envelope disk would have less free
-# space than this (bytes), so a flood of uploads cannot fill the disk.
+# reserve_free_bytes: new tips are refused with a clear page when the envelope disk would
+# have less free space than this (bytes), so a flood of uploads cannot fill the disk.
+# host: this host's folder for partial uploads under storage/tmp ("" = the machine's host
+# name); hosts that share storage/ need distinct ones (docs/scale-out.md).
 {table(storage)}
 
 [site]

@@ -199,11 +199,12 @@ def stop_requested() -> Iterator[list[int]]:
             signal.signal(sig, old)
 
 
-def clean_partial_envelopes(storage_dir: Path) -> None:
-    """Remove envelopes left half-written by an upload cut off by a stop or a crash."""
+def clean_partial_envelopes(config: Any) -> None:
+    """Remove this host's envelopes left half-written by an upload cut off by a stop or a
+    crash (other hosts sharing storage/ write theirs elsewhere)."""
     from .storage import EnvelopeStore
 
-    removed = EnvelopeStore(storage_dir).cleanup_tmp()
+    removed = EnvelopeStore(config.storage_dir, host=config.storage.host).cleanup_tmp()
     if removed:
         click.echo(f"Removed {removed} unfinished upload(s) (sealed, never complete).", err=True)
 
@@ -219,7 +220,7 @@ def prepare_storage(config: Any) -> None:
         prepared = prepare_instance(config)
     except OperationalError:
         click.echo("Warning: the database is unreachable; pages needing it answer 503.", err=True)
-        clean_partial_envelopes(config.storage_dir)
+        clean_partial_envelopes(config)
         return
     if prepared.partial_uploads_removed:
         count = prepared.partial_uploads_removed
@@ -298,8 +299,8 @@ def serve_apps(
         finally:
             stop_apps(apps, how.graceful_timeout)
             # An upload still running when its worker was stopped leaves a partial
-            # (sealed) file; nobody else writes there, so everything left is garbage.
-            clean_partial_envelopes(config.storage_dir)
+            # (sealed) file; only this host writes there, so everything left is garbage.
+            clean_partial_envelopes(config)
         click.echo("Stopped.", err=True)
 
 

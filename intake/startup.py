@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
@@ -40,18 +41,30 @@ def prepare_instance(config: Config) -> Prepared:
 
     An envelope file without a row is a submission whose database commit never happened
     (a crash between the rename and the commit): the source was shown an error, not a
-    receipt. Run this only while no worker is serving this instance's storage.
+    receipt. Run this before this host's workers start. Other hosts sharing storage/ may
+    be serving meanwhile: only this host's partial uploads are removed, and a file whose
+    writer is still recording it is kept (EnvelopeStore.remove_unrecorded).
     """
     engine = make_engine(config.database_url)
     try:
         upgrade_database(engine)
-        store = EnvelopeStore(config.storage_dir)
+        store = EnvelopeStore(config.storage_dir, host=config.storage.host)
         partial = store.cleanup_tmp()
         with make_sessionmaker(engine)() as session:
             known = set(session.scalars(select(Envelope.id)))
-        orphans = [envelope_id for envelope_id in store.ids() if envelope_id not in known]
-        for envelope_id in orphans:
-            store.delete(envelope_id)
+
+        def recorded(envelope_id: str) -> bool:
+            # A fresh connection: a transaction begun earlier may not see a newer commit.
+            with engine.connect() as connection:
+                query = select(Envelope.id).where(Envelope.id == envelope_id)
+                return connection.scalar(query) is not None
+
+        orphans = [
+            envelope_id
+            for envelope_id in store.ids()
+            if envelope_id not in known
+            and store.remove_unrecorded(envelope_id, functools.partial(recorded, envelope_id))
+        ]
     finally:
         engine.dispose()
     return Prepared(partial, len(orphans))

@@ -1,7 +1,12 @@
-"""Sealed envelopes on disk: written under storage/tmp, fsynced, then renamed into place.
+"""Sealed envelopes on disk: written under storage/tmp/HOST, fsynced, then renamed into place.
 
 Only sealed bytes ever reach these files. Names are the envelope id (32 hex digits) plus
 a suffix; anything else, and any symlink, is refused.
+
+Several intake hosts may share storage/ (docs/scale-out.md). Each writes its partial
+uploads in its own folder under tmp/, so one host's clean-up at start and stop never
+touches another's uploads in progress; and a committed file stays locked by its writer
+until the database has recorded it, so no host's start-up takes it for a crash's leftover.
 """
 
 from __future__ import annotations
@@ -9,12 +14,14 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import hashlib
 import os
 import re
 import secrets
+import socket
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -23,6 +30,7 @@ from .write_behind import BATCH_BYTES, WriteBehind
 SUFFIX = ".sealed"
 PART_SUFFIX = ".part"
 _ID = re.compile(r"[0-9a-f]{32}")
+_HOST = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 _FLAGS = os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 # How many bytes an envelope may grow between two free-space checks.
 SPACE_CHECK_BYTES = 1024 * 1024
@@ -44,6 +52,22 @@ class ReserveReached(OSError):
 def new_envelope_id() -> str:
     """A fresh random envelope id (16 bytes, hex)."""
     return secrets.token_hex(16)
+
+
+def host_folder(host: str = "") -> str:
+    """The name of this host's folder under storage/tmp: `host` (`[storage] host`), else
+    this machine's host name (hashed if it is not a plain name)."""
+    if host:
+        if not _HOST.fullmatch(host):
+            raise StorageError(
+                f"[storage] host {host!r}: use letters, digits, '.', '_' or '-' "
+                "(at most 63, not starting with a dot or dash)"
+            )
+        return host
+    name = socket.gethostname()
+    if _HOST.fullmatch(name):
+        return name
+    return "host-" + hashlib.blake2b(name.encode(), digest_size=8).hexdigest()
 
 
 def _check_id(envelope_id: str) -> str:
@@ -123,17 +147,24 @@ class PendingEnvelope:
             self._behind.finish()
 
     def commit(self) -> int:
-        """fsync, rename into storage/, fsync the directory; returns the size on disk."""
+        """fsync, rename into storage/, fsync the directory; returns the size on disk.
+
+        The file stays open and locked until release(), which the caller makes after the
+        database has recorded it: until then a start-up's orphan sweep (maybe on another
+        host sharing storage/) leaves it alone."""
         self._write_pending()
         self.file.flush()
         os.fsync(self.file.fileno())
         size = os.fstat(self.file.fileno()).st_size
-        self.file.close()
         final = self._store.path(self.envelope_id)
         os.rename(self.tmp_path, final)
         _fsync_dir(self._store.root)
         self.committed = True
         return size
+
+    def release(self) -> None:
+        """Close the committed file, dropping its lock: the database records it now."""
+        self.file.close()
 
     def discard(self) -> None:
         """Remove the partial (or committed) file; safe to call more than once."""
@@ -152,11 +183,13 @@ class PendingEnvelope:
 class EnvelopeStore:
     """The envelope directory of one instance (DIR/storage)."""
 
-    def __init__(self, root: Path, reserve_bytes: int = 0) -> None:
+    def __init__(self, root: Path, reserve_bytes: int = 0, host: str = "") -> None:
         self.root = Path(root)
-        self.tmp_dir = self.root / "tmp"
+        self.tmp_dir = self.root / "tmp" / host_folder(host)
         self.reserve_bytes = reserve_bytes
-        for directory in (self.root, self.tmp_dir):
+        with contextlib.suppress(FileExistsError):
+            self.tmp_dir.mkdir(mode=0o700)
+        for directory in (self.root, self.tmp_dir.parent, self.tmp_dir):
             info = os.lstat(directory)
             if not stat.S_ISDIR(info.st_mode):
                 raise StorageError(f"{directory} is not a directory (or is a symlink)")
@@ -212,6 +245,33 @@ class EnvelopeStore:
             path.unlink()
         except FileNotFoundError:
             return False
+        _fsync_dir(self.root)
+        return True
+
+    def remove_unrecorded(self, envelope_id: str, is_recorded: Callable[[], bool]) -> bool:
+        """Remove a committed envelope no database row names (a crash between the rename and
+        the database commit); True if it was removed.
+
+        A file its writer still holds is being recorded right now and is kept. The lock is
+        taken before `is_recorded` asks the database again: a writer lets go only after its
+        commit, so a row that exists by then is seen."""
+        path = self.path(envelope_id)
+        try:
+            # Opened for writing: where flock is emulated with POSIX locks (NFS), an
+            # exclusive lock needs a descriptor open for writing.
+            fd = os.open(path, os.O_RDWR | _FLAGS)
+        except FileNotFoundError:
+            return False
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False  # its writer is recording it
+            if is_recorded():
+                return False
+            path.unlink()
+        finally:
+            os.close(fd)
         _fsync_dir(self.root)
         return True
 

@@ -148,6 +148,8 @@ class SubmissionWriter:
             db.rollback()
             self.abort()
             raise
+        for sealed in self._envelopes:
+            sealed.pending.release()  # recorded: no start-up sweep may take it now
         return rows
 
     def abort(self) -> None:

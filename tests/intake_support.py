@@ -119,8 +119,12 @@ def stored(app: Flask) -> Stored:
         ]
     store_dir: Path = app_state.config.storage_dir
     files = sorted(p.name for p in store_dir.iterdir() if p.is_file())
-    tmp_files = sorted(p.name for p in (store_dir / "tmp").iterdir())
-    return Stored(*counts, files, tmp_files)  # type: ignore[arg-type]
+    return Stored(*counts, files, partial_uploads(store_dir))  # type: ignore[arg-type]
+
+
+def partial_uploads(storage: Path) -> list[str]:
+    """Names of partial upload files under storage/tmp, whatever host folder holds them."""
+    return sorted(p.name for p in (storage / "tmp").rglob("*") if not p.is_dir())
 
 
 def nothing_stored(app: Flask) -> bool:

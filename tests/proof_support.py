@@ -16,6 +16,7 @@ from pathlib import Path
 
 import requests
 from hypothesis import HealthCheck, settings
+from intake_support import partial_uploads
 from postgres_schema import postgres_schema as _postgres_schema
 from serve_process import REPO, ServeProcess
 from sqlalchemy import create_engine, func, select
@@ -68,8 +69,7 @@ def holdings(instance: Path, database_url: str | None = None) -> Holdings:
         engine.dispose()
     storage = config.storage_dir
     files = tuple(sorted(p.name for p in storage.iterdir() if p.is_file()))
-    tmp_files = tuple(sorted(p.name for p in (storage / "tmp").iterdir()))
-    return Holdings(*counts, files, tmp_files)
+    return Holdings(*counts, files, tuple(partial_uploads(storage)))
 
 
 def postgres_schema() -> AbstractContextManager[str]:

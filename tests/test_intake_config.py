@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,18 @@ def test_defaults_fit_video_over_tor(instance: Path, monkeypatch):
     config = load_config(instance)
     assert config.limits.max_submission_bytes >= 2 * 1024**3
     assert config.csrf_time_limit_seconds >= 3600
-    assert config.storage_tmp_dir == instance.resolve() / "storage" / "tmp"
+    assert config.storage_tmp_dir == instance.resolve() / "storage" / "tmp" / socket.gethostname()
+
+
+def test_a_host_folder_for_shared_storage_is_checked(instance: Path) -> None:
+    path = instance / "config.toml"
+    text = path.read_text()
+    assert "\nhost = ''\n" in text  # spelled out by `sealdrop init`
+    path.write_text(text.replace("\nhost = ''\n", "\nhost = 'intake-b'\n"))
+    assert load_config(instance).storage_tmp_dir.name == "intake-b"
+    path.write_text(text.replace("\nhost = ''\n", "\nhost = '../elsewhere'\n"))
+    with pytest.raises(ConfigError, match="host"):
+        load_config(instance)
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ def test_an_envelope_is_only_visible_after_commit(store: EnvelopeStore) -> None:
     assert list(store.ids()) == []
     assert pending.tmp_path.parent == store.tmp_dir
     size = pending.commit()
+    pending.release()
     assert size == len(b"sealed bytes")
     assert list(store.ids()) == [pending.envelope_id]
     assert list(store.tmp_dir.iterdir()) == []
@@ -74,6 +75,7 @@ def test_cleanup_removes_crash_leftovers(store: EnvelopeStore) -> None:
     kept = store.begin()
     kept.write(b"y")
     kept.commit()
+    kept.release()
     assert store.cleanup_tmp(older_than_seconds=3600) == 0  # too fresh to be a crash
     assert store.cleanup_tmp() == 2
     assert list(store.tmp_dir.iterdir()) == []
@@ -93,6 +95,7 @@ def test_prepare_instance_removes_crash_leftovers_but_keeps_recorded_envelopes(a
     orphan = store.begin()
     orphan.write(b"sealed but never recorded")
     orphan.commit()
+    orphan.release()  # as a crash before the database commit would leave it
     partial = store.begin()
     partial.write(b"half")
     partial.file.close()
@@ -117,6 +120,7 @@ def test_a_large_envelope_is_written_behind_in_order(store: EnvelopeStore) -> No
         started = started or bool(_write_behind_threads())
     assert started
     pending.commit()
+    pending.release()
     assert _write_behind_threads() == []
     with store.open(pending.envelope_id) as handle:
         assert handle.read() == b"".join(pieces)
@@ -128,6 +132,7 @@ def test_a_small_envelope_starts_no_thread(store: EnvelopeStore) -> None:
         pending.write(os.urandom(65553))
         assert _write_behind_threads() == []
     pending.commit()
+    pending.release()
 
 
 def test_discarding_while_written_behind_leaves_nothing(store: EnvelopeStore) -> None:
@@ -157,3 +162,87 @@ def test_a_write_error_behind_reaches_the_writer(store: EnvelopeStore) -> None:
     pending.discard()
     assert list(store.ids()) == []
     assert list(store.tmp_dir.iterdir()) == []
+
+
+def test_hosts_sharing_storage_never_clean_each_others_uploads(tmp_path: Path) -> None:
+    """Two intake hosts on one shared storage/ (docs/scale-out.md): host A's clean-up at
+    start and stop removes its own leftovers only; host B's upload in progress survives
+    and is committed intact."""
+    root = tmp_path / "storage"
+    (root / "tmp").mkdir(parents=True)
+    host_a, host_b = EnvelopeStore(root, host="intake-a"), EnvelopeStore(root, host="intake-b")
+    assert host_a.tmp_dir != host_b.tmp_dir
+    assert host_a.tmp_dir.parent == host_b.tmp_dir.parent == root / "tmp"
+    live = host_b.begin()
+    live.write(b"first half of B's upload")
+    crashed = host_a.begin()
+    crashed.write(b"A's upload cut off by a crash")
+    crashed.file.close()
+    assert host_a.cleanup_tmp() == 1
+    assert host_a.remove_abandoned() == 0
+    live.write(b", second half")
+    live.commit()
+    live.release()
+    with host_a.open(live.envelope_id) as handle:
+        assert handle.read() == b"first half of B's upload, second half"
+
+
+def test_the_host_folder_defaults_to_the_machine_name_and_refuses_paths(tmp_path: Path) -> None:
+    import socket
+
+    root = tmp_path / "storage"
+    (root / "tmp").mkdir(parents=True)
+    assert EnvelopeStore(root).tmp_dir.name == socket.gethostname()
+    for bad in ("..", ".hidden", "a/b", "-x", "x" * 64, "é"):
+        with pytest.raises(StorageError):
+            EnvelopeStore(root, host=bad)
+    assert sorted(p.name for p in (root / "tmp").iterdir()) == [socket.gethostname()]
+
+
+def test_an_envelope_being_recorded_is_not_taken_for_an_orphan(app, client) -> None:
+    """Between the rename into storage/ and the database commit a file has no row yet; a
+    start-up on another host sharing storage/ must not remove it. Its writer holds it
+    until release(); once let go without a row (a crash), the next start-up removes it."""
+    from intake.config import load_config
+    from intake.startup import prepare_instance
+
+    config = load_config(app.extensions["sealdrop"].config.instance_dir)
+    store = EnvelopeStore(config.storage_dir, host=config.storage.host)
+    recording = store.begin()
+    recording.write(b"sealed, its row about to be committed")
+    recording.commit()
+    assert prepare_instance(config).orphan_envelopes_removed == 0
+    assert list(store.ids()) == [recording.envelope_id]
+    recording.release()
+    assert prepare_instance(config).orphan_envelopes_removed == 1
+    assert list(store.ids()) == []
+
+
+def test_an_orphan_is_asked_about_again_once_its_lock_is_taken(store: EnvelopeStore) -> None:
+    """The first look at the database may predate the writer's commit: remove_unrecorded
+    asks again while holding the lock, and keeps the file if a row exists by then."""
+    import fcntl
+
+    pending = store.begin()
+    pending.write(b"sealed")
+    pending.commit()
+    pending.release()
+    asked: list[bool] = []
+
+    def recorded_meanwhile() -> bool:
+        # The question is asked under the lock: nobody else can take it now.
+        probe = os.open(store.path(pending.envelope_id), os.O_RDONLY)
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(probe)
+        asked.append(True)
+        return True
+
+    assert not store.remove_unrecorded(pending.envelope_id, recorded_meanwhile)
+    assert asked == [True]
+    assert list(store.ids()) == [pending.envelope_id]
+    assert store.remove_unrecorded(pending.envelope_id, lambda: False)
+    assert list(store.ids()) == []
+    assert not store.remove_unrecorded(pending.envelope_id, lambda: False)  # already gone

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from intake_support import partial_uploads
 from proof_support import (
     Offline,
     base_url,
@@ -99,11 +100,11 @@ def test_sigkill_mid_upload_leaves_nothing_and_the_next_tip_is_imported(
         with socket.create_connection(("127.0.0.1", server.port)) as conn:
             conn.sendall(head + body[: len(body) // 2])
             # The server is sealing the file part: a partial envelope exists.
-            assert wait_for(lambda: any((storage / "tmp").iterdir()), 20)
+            assert wait_for(lambda: partial_uploads(storage), 20)
             _kill_everything(server.process.pid)
         assert server.process.poll() is not None
     # The crash left its partial write behind (what the restart must clean).
-    assert list((storage / "tmp").iterdir()) != []
+    assert partial_uploads(storage) != []
 
     with served(tmp_path, served_instance, database_url) as server:
         now = holdings(served_instance, database_url)
@@ -169,7 +170,7 @@ def test_a_worker_killed_mid_upload_is_replaced_and_the_service_goes_on(
         ).encode()
         with socket.create_connection(("127.0.0.1", source_port)) as conn:
             conn.sendall(head + body[: len(body) // 2])
-            assert wait_for(lambda: any((storage / "tmp").iterdir()), 20)
+            assert wait_for(lambda: partial_uploads(storage), 20)
             writer = _process_with_open_file(descendants(server.process.pid), storage / "tmp")
             os.kill(writer, signal.SIGKILL)
             conn.settimeout(20)
@@ -235,5 +236,6 @@ def test_only_partial_files_whose_writer_is_gone_are_swept(tmp_path: Path) -> No
     assert store.remove_abandoned() == 1
     assert [p.name for p in store.tmp_dir.iterdir()] == [live.tmp_path.name]
     live.commit()
+    live.release()
     assert store.remove_abandoned() == 0
     assert list(store.ids()) == [live.envelope_id]

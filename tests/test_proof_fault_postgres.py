@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from intake_support import partial_uploads
 from private_postgres import PrivatePostgres, postgres_bin
 from proof_support import (
     base_url,
@@ -86,7 +87,7 @@ def test_database_down_answers_503_then_recovers_without_a_restart(
         # Nothing partial: no new envelope file, no partial upload.
         storage = instance / "storage"
         assert sorted(p.name for p in storage.iterdir() if p.is_file()) == list(before.files)
-        assert list((storage / "tmp").iterdir()) == []
+        assert partial_uploads(storage) == []
         # No crash loop: the same arbiters and workers are still serving.
         assert server.process.poll() is None
         assert descendants(server.process.pid) == processes

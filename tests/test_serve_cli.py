@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 from click.testing import CliRunner
+from intake_support import partial_uploads
 from serve_process import ServeProcess, free_port, raw_request
 from source_form import csrf_token, multipart
 
@@ -164,7 +165,7 @@ def test_sigterm_during_an_upload_leaves_nothing_half_written(
     with socket.create_connection(("127.0.0.1", serve.port), timeout=30) as conn:
         conn.sendall(head + body[:1_000_000])
         deadline = time.monotonic() + 60  # generous: the machine may be busy
-        while not list((storage / "tmp").iterdir()):
+        while not partial_uploads(storage):
             if time.monotonic() > deadline:
                 conn.settimeout(1)
                 answer = conn.recv(2000)
@@ -174,7 +175,7 @@ def test_sigterm_during_an_upload_leaves_nothing_half_written(
         started = time.monotonic()
         assert serve.stop() == 0
         stopped_after = time.monotonic() - started
-    assert list((storage / "tmp").iterdir()) == []
+    assert partial_uploads(storage) == []
     assert [p for p in storage.iterdir() if p.name != "tmp"] == []
     assert rows(served_instance, "envelopes") == 0
     assert rows(served_instance, "sources") == 0

@@ -77,7 +77,7 @@ def _load_state(config: Config) -> StaffState:
         config=config,
         engine=engine,
         sessions=make_sessionmaker(engine),
-        store=EnvelopeStore(config.storage_dir),
+        store=EnvelopeStore(config.storage_dir, host=config.storage.host),
         signing_key=load_instance_signing_key(config),
         signer=signer,
         gate=DerivationGate(

@@ -47,7 +47,9 @@ def open_instance(instance_dir: Path) -> Iterator[InstanceAccess]:
     try:
         upgrade_database(engine)
         with make_sessionmaker(engine)() as db:
-            yield InstanceAccess(config, db, EnvelopeStore(config.storage_dir))
+            yield InstanceAccess(
+                config, db, EnvelopeStore(config.storage_dir, host=config.storage.host)
+            )
     finally:
         engine.dispose()
 
