@@ -518,3 +518,45 @@ def test_a_large_upload_is_never_spooled_to_a_temporary_file(
     response = logged_in.post("/staff/replies", data=body, content_type=content_type)
     assert response.status_code == 200, response.data[-500:]
     assert b"Stored 12 new reply(ies)." in response.data
+
+
+def test_a_reply_bundle_survives_every_read_boundary_near_its_end(
+    app: Flask, client: FlaskClient, logged_in: FlaskClient, instance: Path, admin_keys
+) -> None:
+    """Werkzeug's multipart decoder adds a stray CR to the last part when a 64 KiB read
+    ends inside the closing delimiter (pallets/werkzeug#3285): the same bundle would then
+    be refused every time it is uploaded. Each shift of a padding field puts the read
+    boundary at another byte of the bundle's end and of the delimiter after it."""
+    submit(client, narrative="one")
+    bundle = _exported(logged_in, instance, admin_keys)
+    statement = reply_statement(admin_keys.signing, bundle.instance_id, bundle.metadata[0], "hi")
+    data = reply_bundle([statement])
+    csrf = token(logged_in, "/staff/")
+    _, unpadded = multipart([("pad", ""), ("csrf_token", csrf), ("bundle", ("r.sdr", data))])
+    boundary_line = unpadded.index(b"\r\n", 2)  # "--" + boundary
+    closing = len(unpadded) - (boundary_line + 6)  # where "\r\n--boundary--\r\n" starts
+    refused = []
+    for shift in range(-8, boundary_line + 8):
+        pad = "p" * ((64 * 1024 - closing - shift) % (64 * 1024))
+        content_type, body = multipart(
+            [("pad", pad), ("csrf_token", csrf), ("bundle", ("r.sdr", data))]
+        )
+        response = logged_in.post("/staff/replies", data=body, content_type=content_type)
+        if response.status_code != 200:
+            refused.append((shift, response.status_code))
+    assert refused == []
+
+
+def test_a_malformed_or_overlong_upload_form_is_refused(logged_in: FlaskClient) -> None:
+    csrf = token(logged_in, "/staff/")
+    content_type, body = multipart([("csrf_token", csrf), ("bundle", ("r.sdr", b"data"))])
+    # Bare LF line breaks: not multipart as browsers send it; no form, so no CSRF token.
+    response = logged_in.post(
+        "/staff/replies", data=body.replace(b"\r\n", b"\n"), content_type=content_type
+    )
+    assert response.status_code == 400
+    assert b"Choose a reply bundle file" not in response.data
+    content_type, body = multipart([("csrf_token", csrf)] + [("x", "y")] * 40)
+    assert logged_in.post("/staff/replies", data=body, content_type=content_type).status_code == 413
+    content_type, body = multipart([("csrf_token", csrf), ("note", "n" * 200_000)])
+    assert logged_in.post("/staff/replies", data=body, content_type=content_type).status_code == 413

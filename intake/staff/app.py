@@ -6,10 +6,8 @@ routes to it from the source app: its pages live only in this app, under /staff/
 
 from __future__ import annotations
 
-import io
 import logging
 from pathlib import Path
-from typing import IO
 
 from flask import Flask, Request, Response, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -29,6 +27,7 @@ from ..startup import upgrade_database_if_reachable
 from ..storage import EnvelopeStore
 from ..transfer.reply_import import MAX_REPLY_BUNDLE_BYTES
 from . import views
+from .form_parser import ScannedFormDataParser
 from .state import EXTENSION, StaffState, close_db, staff_state
 
 STYLESHEET = Path(__file__).resolve().parent.parent / "static" / "style.css"
@@ -39,16 +38,10 @@ log = logging.getLogger("intake.staff")
 
 
 class StaffRequest(Request):
-    """Uploaded files (reply bundles, acks: ciphertext, bounded) stay in memory, never on disk."""
+    """Uploaded files (reply bundles, acks: ciphertext, bounded) stay in memory, never on
+    disk, decoded by our own multipart scanner (see form_parser)."""
 
-    def _get_file_stream(
-        self,
-        total_content_length: int | None,
-        content_type: str | None,
-        filename: str | None = None,
-        content_length: int | None = None,
-    ) -> IO[bytes]:
-        return io.BytesIO()
+    form_data_parser_class = ScannedFormDataParser
 
 
 class StaffFlask(SourceFlask):
