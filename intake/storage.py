@@ -304,7 +304,7 @@ class EnvelopeStore:
                 if not entry.is_file(follow_symlinks=False):
                     continue
                 try:
-                    fd = os.open(entry.path, os.O_RDONLY | _FLAGS)
+                    fd = os.open(entry.path, os.O_RDWR | _FLAGS)  # for NFS: see remove_unrecorded
                 except FileNotFoundError:
                     continue  # committed or discarded meanwhile
                 try:
