@@ -187,9 +187,10 @@ class EnvelopeStore:
         self.root = Path(root)
         self.tmp_dir = self.root / "tmp" / host_folder(host)
         self.reserve_bytes = reserve_bytes
-        with contextlib.suppress(FileExistsError):
-            self.tmp_dir.mkdir(mode=0o700)
         for directory in (self.root, self.tmp_dir.parent, self.tmp_dir):
+            if directory is self.tmp_dir:  # made here: its parents are checked by now
+                with contextlib.suppress(FileExistsError):
+                    directory.mkdir(mode=0o700)
             info = os.lstat(directory)
             if not stat.S_ISDIR(info.st_mode):
                 raise StorageError(f"{directory} is not a directory (or is a symlink)")

@@ -65,6 +65,19 @@ def test_a_symlinked_storage_dir_is_refused(tmp_path: Path) -> None:
     os.symlink(tmp_path / "real", tmp_path / "link")
     with pytest.raises(StorageError):
         EnvelopeStore(tmp_path / "link")
+    assert list((tmp_path / "real" / "tmp").iterdir()) == []  # nothing made through it
+
+
+@pytest.mark.parametrize("link", ["tmp", "tmp/host-a"])
+def test_a_symlinked_tmp_or_host_folder_is_refused(tmp_path: Path, link: str) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    root = tmp_path / "storage"
+    (root / link).parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(elsewhere, root / link)
+    with pytest.raises(StorageError):
+        EnvelopeStore(root, host="host-a")
+    assert list(elsewhere.iterdir()) == []
 
 
 def test_cleanup_removes_crash_leftovers(store: EnvelopeStore) -> None:
