@@ -187,13 +187,27 @@ class EnvelopeStore:
         self.root = Path(root)
         self.tmp_dir = self.root / "tmp" / host_folder(host)
         self.reserve_bytes = reserve_bytes
-        for directory in (self.root, self.tmp_dir.parent, self.tmp_dir):
-            if directory is self.tmp_dir:  # made here: its parents are checked by now
-                with contextlib.suppress(FileExistsError):
-                    directory.mkdir(mode=0o700)
+        for directory in (self.root, self.tmp_dir.parent):
             info = os.lstat(directory)
             if not stat.S_ISDIR(info.st_mode):
                 raise StorageError(f"{directory} is not a directory (or is a symlink)")
+        self._has_tmp_dir()
+
+    def _has_tmp_dir(self, create: bool = False) -> bool:
+        """Whether this host's folder exists (made first if `create`); never a symlink.
+
+        Only writers make it, so a command run as another user (an export as root) never
+        leaves a folder the service cannot write to."""
+        if create:
+            with contextlib.suppress(FileExistsError):
+                self.tmp_dir.mkdir(mode=0o700)
+        try:
+            info = os.lstat(self.tmp_dir)
+        except FileNotFoundError:
+            return False
+        if not stat.S_ISDIR(info.st_mode):
+            raise StorageError(f"{self.tmp_dir} is not a directory (or is a symlink)")
+        return True
 
     def free_bytes(self) -> int:
         """Free space on the storage disk, as an unprivileged writer sees it."""
@@ -214,6 +228,7 @@ class EnvelopeStore:
         """Start writing a new envelope under tmp/ (ReserveReached if the disk is at the
         reserve)."""
         self.ensure_space()
+        self._has_tmp_dir(create=True)
         return PendingEnvelope(self, _check_id(envelope_id or new_envelope_id()))
 
     def open(self, envelope_id: str) -> BinaryIO:
@@ -299,6 +314,8 @@ class EnvelopeStore:
     def remove_abandoned(self) -> int:
         """Remove partial uploads nobody is writing any more (their writer died: a worker
         killed mid-upload); safe while other workers are uploading. Returns how many."""
+        if not self._has_tmp_dir():
+            return 0
         removed = 0
         with self.tmp_lock(fcntl.LOCK_EX):
             for entry in os.scandir(self.tmp_dir):
@@ -325,6 +342,8 @@ class EnvelopeStore:
         With several workers, pass a delay longer than any upload may stall so a live
         upload's file is never taken from under it.
         """
+        if not self._has_tmp_dir():
+            return 0
         removed = 0
         cutoff = time.time() - older_than_seconds
         for entry in os.scandir(self.tmp_dir):

@@ -76,7 +76,7 @@ def test_a_symlinked_tmp_or_host_folder_is_refused(tmp_path: Path, link: str) ->
     (root / link).parent.mkdir(parents=True, exist_ok=True)
     os.symlink(elsewhere, root / link)
     with pytest.raises(StorageError):
-        EnvelopeStore(root, host="host-a")
+        EnvelopeStore(root, host="host-a").begin()
     assert list(elsewhere.iterdir()) == []
 
 
@@ -205,11 +205,17 @@ def test_the_host_folder_defaults_to_the_machine_name_and_refuses_paths(tmp_path
 
     root = tmp_path / "storage"
     (root / "tmp").mkdir(parents=True)
-    assert EnvelopeStore(root).tmp_dir.name == socket.gethostname()
+    store = EnvelopeStore(root)
+    assert store.tmp_dir.name == socket.gethostname()
     for bad in ("..", ".hidden", "a/b", "-x", "x" * 64, "é"):
         with pytest.raises(StorageError):
             EnvelopeStore(root, host=bad)
+    # Made by the first upload only: a reader (an export run as another user) makes none.
+    assert list((root / "tmp").iterdir()) == []
+    assert store.cleanup_tmp() == store.remove_abandoned() == 0
+    store.begin().discard()
     assert sorted(p.name for p in (root / "tmp").iterdir()) == [socket.gethostname()]
+    assert (root / "tmp" / socket.gethostname()).stat().st_mode & 0o777 == 0o700
 
 
 def test_an_envelope_being_recorded_is_not_taken_for_an_orphan(app, client) -> None:
