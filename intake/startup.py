@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
@@ -62,8 +61,7 @@ def prepare_instance(config: Config) -> Prepared:
         orphans = [
             envelope_id
             for envelope_id in store.ids()
-            if envelope_id not in known
-            and store.remove_unrecorded(envelope_id, functools.partial(recorded, envelope_id))
+            if envelope_id not in known and store.remove_unrecorded(envelope_id, recorded)
         ]
     finally:
         engine.dispose()

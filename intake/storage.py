@@ -70,6 +70,29 @@ def host_folder(host: str = "") -> str:
     return "host-" + hashlib.blake2b(name.encode(), digest_size=8).hexdigest()
 
 
+@contextlib.contextmanager
+def _unless_held(path: str | Path) -> Iterator[bool]:
+    """Hold an exclusive lock on `path` for the block if no writer holds one: yields True
+    then, False when a writer holds it or the file is gone.
+
+    Opened for writing: where flock is emulated with POSIX locks (NFS), an exclusive lock
+    needs a descriptor open for writing."""
+    try:
+        fd = os.open(path, os.O_RDWR | _FLAGS)
+    except FileNotFoundError:
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+        else:
+            yield True
+    finally:
+        os.close(fd)
+
+
 def _check_id(envelope_id: str) -> str:
     if not _ID.fullmatch(envelope_id):
         raise StorageError("not an envelope id")
@@ -191,7 +214,7 @@ class EnvelopeStore:
             info = os.lstat(directory)
             if not stat.S_ISDIR(info.st_mode):
                 raise StorageError(f"{directory} is not a directory (or is a symlink)")
-        self._has_tmp_dir()
+        self._tmp_ready = self._has_tmp_dir()  # checked once, as storage/ itself is
 
     def _has_tmp_dir(self, create: bool = False) -> bool:
         """Whether this host's folder exists (made first if `create`); never a symlink.
@@ -228,7 +251,8 @@ class EnvelopeStore:
         """Start writing a new envelope under tmp/ (ReserveReached if the disk is at the
         reserve)."""
         self.ensure_space()
-        self._has_tmp_dir(create=True)
+        if not self._tmp_ready:
+            self._tmp_ready = self._has_tmp_dir(create=True)
         return PendingEnvelope(self, _check_id(envelope_id or new_envelope_id()))
 
     def open(self, envelope_id: str) -> BinaryIO:
@@ -264,7 +288,7 @@ class EnvelopeStore:
         _fsync_dir(self.root)
         return True
 
-    def remove_unrecorded(self, envelope_id: str, is_recorded: Callable[[], bool]) -> bool:
+    def remove_unrecorded(self, envelope_id: str, is_recorded: Callable[[str], bool]) -> bool:
         """Remove a committed envelope no database row names (a crash between the rename and
         the database commit); True if it was removed.
 
@@ -272,22 +296,10 @@ class EnvelopeStore:
         taken before `is_recorded` asks the database again: a writer lets go only after its
         commit, so a row that exists by then is seen."""
         path = self.path(envelope_id)
-        try:
-            # Opened for writing: where flock is emulated with POSIX locks (NFS), an
-            # exclusive lock needs a descriptor open for writing.
-            fd = os.open(path, os.O_RDWR | _FLAGS)
-        except FileNotFoundError:
-            return False
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return False  # its writer is recording it
-            if is_recorded():
-                return False
+        with _unless_held(path) as ours:
+            if not ours or is_recorded(envelope_id):
+                return False  # gone, being recorded by its writer, or recorded by now
             path.unlink()
-        finally:
-            os.close(fd)
         _fsync_dir(self.root)
         return True
 
@@ -321,19 +333,11 @@ class EnvelopeStore:
             for entry in os.scandir(self.tmp_dir):
                 if not entry.is_file(follow_symlinks=False):
                     continue
-                try:
-                    fd = os.open(entry.path, os.O_RDWR | _FLAGS)  # for NFS: see remove_unrecorded
-                except FileNotFoundError:
-                    continue  # committed or discarded meanwhile
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    continue  # a live upload holds it
-                else:
-                    os.unlink(entry.path)
-                    removed += 1
-                finally:
-                    os.close(fd)
+                # Skipped: a live upload holds it, or it was committed or discarded meanwhile.
+                with _unless_held(entry.path) as ours:
+                    if ours:
+                        os.unlink(entry.path)
+                        removed += 1
         return removed
 
     def cleanup_tmp(self, older_than_seconds: float = 0) -> int:

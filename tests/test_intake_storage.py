@@ -248,7 +248,7 @@ def test_an_orphan_is_asked_about_again_once_its_lock_is_taken(store: EnvelopeSt
     pending.release()
     asked: list[bool] = []
 
-    def recorded_meanwhile() -> bool:
+    def recorded_meanwhile(_envelope_id: str) -> bool:
         # The question is asked under the lock: nobody else can take it now.
         probe = os.open(store.path(pending.envelope_id), os.O_RDONLY)
         try:
@@ -262,6 +262,6 @@ def test_an_orphan_is_asked_about_again_once_its_lock_is_taken(store: EnvelopeSt
     assert not store.remove_unrecorded(pending.envelope_id, recorded_meanwhile)
     assert asked == [True]
     assert list(store.ids()) == [pending.envelope_id]
-    assert store.remove_unrecorded(pending.envelope_id, lambda: False)
+    assert store.remove_unrecorded(pending.envelope_id, lambda _id: False)
     assert list(store.ids()) == []
-    assert not store.remove_unrecorded(pending.envelope_id, lambda: False)  # already gone
+    assert not store.remove_unrecorded(pending.envelope_id, lambda _id: False)  # already gone
