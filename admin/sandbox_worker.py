@@ -104,7 +104,13 @@ def _job_clean_mat2(path: Path) -> bytes:
     return cleaned.read_bytes()
 
 
+def _job_ping(path: Path) -> bytes:
+    """Proves the sandbox starts (callers check it before long work)."""
+    return b"ok"
+
+
 JOBS: dict[str, Callable[[Path], bytes]] = {
+    "ping": _job_ping,
     "image-metadata": _job_image_metadata,
     "clean-pillow": _job_clean_pillow,
     "clean-mat2": _job_clean_mat2,
