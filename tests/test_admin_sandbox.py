@@ -57,7 +57,7 @@ def probe(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _outside(job: str) -> str:
     done = subprocess.run(
-        [sys.executable, str(PROBE), job], capture_output=True, text=True, check=True
+        [sys.executable, str(PROBE), "site", job], capture_output=True, text=True, check=True
     )
     return done.stdout.strip()
 
@@ -79,6 +79,12 @@ def test_the_sandbox_cannot_read_the_vault_or_write_the_system(probe: None, tmp_
     assert run_job(f"read:{secret}", b"", "").decode().strip() == "blocked FileNotFoundError"
     assert run_job(f"read:{Path.home() / '.bashrc'}", b"", "").decode().startswith("blocked")
     assert run_job("write:/usr/owned", b"", "").decode().startswith("blocked")
+
+
+def test_jobs_get_plain_arguments_only(probe: None) -> None:
+    assert run_job("args", b"", "", args=["3", "dpi=100"]).decode().strip() == "3 dpi=100"
+    with pytest.raises(ValueError, match="plain-ASCII"):
+        run_job("args", b"", "", args=["--ro-bind / /"])
 
 
 def test_a_slow_parse_is_killed_at_the_wall_clock_limit() -> None:
