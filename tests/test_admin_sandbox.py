@@ -8,10 +8,12 @@ import os
 import pwd
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
 import textwrap
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,6 +35,27 @@ def _heavy_png() -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (7000, 7000)).save(buf, format="PNG")
     return buf.getvalue()
+
+
+def _bomb_png(side: int = 60_000) -> bytes:
+    """A PNG header claiming 3.6 billion pixels, with a token of compressed data."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body)
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    rows = zlib.compress(b"\0" * (1 + 3 * side) * 4)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+    )
+
+
+def test_a_decompression_bomb_costs_only_its_result() -> None:
+    with pytest.raises(JobFailed, match=r"not an image this tool reads \(DecompressionBombError\)"):
+        run_job("image-metadata", _bomb_png(), ".png")
+    with pytest.raises(JobFailed, match="DecompressionBombError"):
+        run_job("clean-pillow", _bomb_png(), ".png")
 
 
 def test_metadata_job_reads_exif_inside_the_sandbox() -> None:
