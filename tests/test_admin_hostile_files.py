@@ -269,3 +269,28 @@ def test_no_field_of_a_report_can_add_markdown_structure(
     }
     report = evidence.markdown_report(case, [tip], exif)
     _assert_only_our_structure(report, tips=1)
+
+
+@needs_bwrap
+def test_an_original_changed_after_writing_stops_the_export(
+    tmp_path: Path, admin_kdf: Argon2Cost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cleaner that wrote over its input (what mat2 did beside the originals) is caught."""
+    admin = _vault_with(tmp_path, [("a.jpg", "image/jpeg", PHOTO)], "Tip.")
+    real = evidence.clean_copy
+
+    def overwriting(original: Path, target: Path, job: str, image: bool) -> tuple[str, str | None]:
+        original.write_bytes(b"cleaned over the original")
+        return real(original, target, job, image)
+
+    monkeypatch.setattr(evidence, "clean_copy", overwriting)
+    out = tmp_path / "evidence"
+    result = admin("case", "export", "C1", "--out", str(out), "--strip-metadata", "--silent")
+    assert result.exit_code == 1
+    assert (
+        "Error: originals/T1/F1/a.jpg no longer matches the SHA-256 recorded at intake after "
+        "it was written" in result.output
+    )
+    assert "Nothing was exported." in result.output
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".evidence.partial")]
