@@ -239,8 +239,9 @@ def run_job(
             return out
         if err.startswith(b"bwrap: "):
             raise SandboxUnavailable(
-                f"the sandbox cannot start here ({_words(err)}). Unprivileged user namespaces "
-                f"must be allowed (Debian's default). {INSTALL_HINT}"
+                f"the sandbox cannot start here ({_words(err)}). It needs unprivileged user "
+                "namespaces, which Debian and Ubuntu allow by default: ask whoever set up this "
+                "laptop to allow them (sysctl kernel.unprivileged_userns_clone=1)."
             )
         if code == 3:
             raise JobFailed(_words(err) or "the parser refused the file")

@@ -136,6 +136,24 @@ def test_without_bubblewrap_nothing_is_parsed(monkeypatch: pytest.MonkeyPatch) -
         run_job("image-metadata", make_jpeg_with_exif(), ".jpg")
 
 
+def test_a_bwrap_that_cannot_make_namespaces_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where user namespaces are off, bwrap fails before running anything; it says so
+    like this (we cannot switch them off on a shared test machine, so a script does)."""
+    fake = tmp_path / "bin" / "bwrap"
+    fake.parent.mkdir()
+    fake.write_text(
+        "#!/bin/sh\necho 'bwrap: No permissions to creating new namespace, likely because "
+        "the kernel does not allow non-privileged user namespaces.' >&2\nexit 1\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(fake.parent))
+    with pytest.raises(SandboxUnavailable, match="the sandbox cannot start here") as caught:
+        run_job("image-metadata", make_jpeg_with_exif(), ".jpg")
+    assert "unprivileged_userns_clone=1" in caught.value.reason
+
+
 @pytest.fixture
 def staff_user() -> Iterator[str]:
     """A throwaway unprivileged account, as on a staff laptop."""
