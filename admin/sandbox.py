@@ -95,10 +95,12 @@ def _system_binds() -> list[str]:
 
 
 def _python_binds(python: Path) -> list[str]:
-    """Python's own prefix (when not under /usr) and the Pillow install, read-only."""
+    """Python itself, its prefix and the Pillow install (those not under /usr), read-only."""
     args: list[str] = []
-    for path in {Path(sys.base_prefix).resolve(), _site_dir().resolve()}:
-        if not path.is_relative_to("/usr"):
+    wanted = {python.parent, Path(sys.base_prefix).resolve(), _site_dir().resolve()}
+    for path in sorted(wanted):
+        inside = any(path != other and path.is_relative_to(other) for other in wanted)
+        if not inside and not path.is_relative_to("/usr"):
             args += ["--ro-bind", str(path), str(path)]
     return args
 
