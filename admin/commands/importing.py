@@ -13,7 +13,6 @@ from crypto.replies import make_ack
 from .. import custody
 from ..errors import AdminError
 from ..importer import ImportResult, check_instance, import_bundle, scan_bundle
-from ..inert import terminal
 from .common import (
     json_option,
     print_json,
@@ -70,7 +69,7 @@ def _report(result: ImportResult, ack: Path | None, ack_wanted: bool) -> None:
     if result.already and result.imported:
         out.echo(f"{len(result.already)} envelope(s) were already in the vault.")
     for envelope_id, reason in result.skipped:
-        out.echo(terminal(f"SKIPPED envelope {envelope_id}: {reason}"))
+        out.echo(f"SKIPPED envelope {envelope_id}: {reason}")
     if result.skipped:
         out.echo(
             f"{len(result.skipped)} envelope(s) were skipped and are not in the ack: they stay "
