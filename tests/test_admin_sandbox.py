@@ -181,12 +181,18 @@ def _run_as(staff_user: str, system_python: Path, tmp_path: Path) -> None:
     shutil.copytree(pil, site / "PIL")
     if (pil.parent / "pillow.libs").is_dir():
         shutil.copytree(pil.parent / "pillow.libs", site / "pillow.libs")
+    # The runner and worker too: a checkout under /root is not readable by that user.
+    code = tmp_path / "code" / "admin"
+    code.mkdir(parents=True)
+    (code / "__init__.py").write_text("")
+    for module in ("sandbox.py", "sandbox_worker.py"):
+        shutil.copy(ROOT / "admin" / module, code / module)
     (tmp_path / "photo.jpg").write_bytes(make_jpeg_with_exif())
     for path in (tmp_path, *tmp_path.rglob("*")):
         path.chmod(0o755 if path.is_dir() else 0o644)
     script = textwrap.dedent(f"""
         import os, sys
-        sys.path[:0] = [{str(site)!r}, {str(ROOT)!r}]
+        sys.path[:0] = [{str(site)!r}, {str(code.parent)!r}]
         from admin.sandbox import run_job
         assert os.geteuid() != 0
         print(run_job("image-metadata", open({str(tmp_path / "photo.jpg")!r}, "rb"), ".jpg")
