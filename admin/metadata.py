@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 from typing import Any, BinaryIO
 
-from .sandbox import SandboxError, run_job
+from .sandbox import Limits, SandboxError, run_job
 
 MAX_TEXT = 200
+# A photo's answer is a few hundred bytes of JSON.
+LIMITS = Limits(output_bytes=64 * 1024)
 
 
 def _text(value: Any) -> str | None:
@@ -24,7 +26,7 @@ def _checked(raw: bytes) -> dict[str, Any] | None:
     """The sandbox's answer is untrusted: keep only well-formed fields of the right types."""
     try:
         info = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # a parser taken over could answer anything
         return None
     if not isinstance(info, dict):
         return None
@@ -49,7 +51,7 @@ def _checked(raw: bytes) -> dict[str, Any] | None:
 def image_metadata(source: bytes | BinaryIO, suffix: str) -> tuple[dict[str, Any] | None, str]:
     """(metadata, "") or (None, why not) for an image given as bytes or an open file."""
     try:
-        raw = run_job("image-metadata", source, suffix)
+        raw = run_job("image-metadata", source, suffix, LIMITS)
     except SandboxError as exc:
         return None, exc.reason
     info = _checked(raw)

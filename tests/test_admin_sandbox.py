@@ -21,7 +21,7 @@ import pytest
 from admin_support import make_jpeg_with_exif
 from PIL import Image
 
-from admin import sandbox
+from admin import metadata, sandbox
 from admin.sandbox import JobFailed, Limits, SandboxUnavailable, run_job
 
 PROBE = Path(__file__).with_name("sandbox_probe.py")
@@ -207,3 +207,21 @@ def _run_as(staff_user: str, system_python: Path, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["camera"] == "Huawei P30 Pro"
     assert pwd.getpwnam(staff_user).pw_uid != 0
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [b"[" * 100_000 + b"]" * 100_000, b"not json", b'{"gps": {"latitude": "x"}, "camera": 5}'],
+)
+def test_a_taken_over_parser_cannot_crash_the_caller_with_its_answer(
+    answer: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever the sandbox answers (here: what a parser under an attacker's control could
+    print) costs that file's metadata at most."""
+    monkeypatch.setattr(metadata, "run_job", lambda *args, **kwargs: answer)
+    info, why = metadata.image_metadata(b"", ".jpg")
+    if info is None:
+        assert why == "the parser's answer was malformed"
+    else:
+        assert info["gps"] is None
+        assert info["camera"] is None
