@@ -9,6 +9,7 @@ from rich.table import Table
 
 from .. import cases as model
 from ..display import cell
+from ..drafts import edit_draft
 from ..evidence import export_case
 from ..tips import check_paging, parse_tip_id
 from .common import (
@@ -250,7 +251,9 @@ def grade(
 @case.command(name="note")
 @unlocked_vault_options
 @click.argument("case_ref", metavar="CASE")
-@click.option("--text", help="The note (if absent, your $EDITOR opens).")
+@click.option(
+    "--text", help="The note (if absent, your $EDITOR opens on a draft kept in memory only)."
+)
 def note(
     vault_dir: Path, passphrase_file: Path | None, actor: str, case_ref: str, text: str | None
 ) -> None:
@@ -262,8 +265,7 @@ def note(
     """
     case_id = model.parse_case_id(case_ref)
     if text is None:
-        text = click.edit("\n# Write the note above this line.\n") or ""
-        text = "\n".join(line for line in text.splitlines() if not line.startswith("#")).strip()
+        text = edit_draft("\n# Write the note above this line.\n", "note", "--text") or ""
     with unlocked(vault_dir, passphrase_file, actor) as vault:
         model.add_note(vault, case_id, text)
         save(vault)
