@@ -179,6 +179,9 @@ def connect_database(path: Path, key: bytes, create: bool = False) -> sqlite3.Co
         if str(mode).lower() != "delete":
             raise AdminError(f"the vault database cannot use a rollback journal (got {mode}).")
         db.execute("PRAGMA synchronous = FULL")
+        # 32 MiB of page cache (SQLite's default is 8): at 100,000 tips the indexes an
+        # import updates at random places (envelope ids, submission ids) stay cached.
+        db.execute("PRAGMA cache_size = -32768")
         db.row_factory = sqlcipher.Row
     except BaseException:
         db.close()
