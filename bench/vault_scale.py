@@ -238,6 +238,7 @@ def _into_empty(tmp: Path, name: str) -> float:
     sealer = Sealer(AdminIdentity.from_text((empty / "admin-identity.pub").read_text()).recipients)
     bundle = tmp / f"{name}.sdb"
     build_bundle(bundle, sealer, tips(10_000_000, 1_000))
+    os.sync()  # the import's one syncfs must not wait for what was written before it
     seconds, _r = import_seconds(empty, bundle)
     shutil.rmtree(empty.parent)
     bundle.unlink()
@@ -272,6 +273,7 @@ def run() -> None:
             before = _into_empty(tmp, f"empty-before-{size}")
             more_bundle = tmp / "more.sdb"
             build_bundle(more_bundle, sealer, tips(20_000_000, 1_000))
+            os.sync()
             seconds, _r = import_seconds(vault, more_bundle)
             more_bundle.unlink()
             into_empty = (before + _into_empty(tmp, f"empty-after-{size}")) / 2
