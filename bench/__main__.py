@@ -22,6 +22,7 @@ BENCHES = {
     "import": "bench.offline_import",
     "gpg": "bench.gpg_compare",
     "sandbox": "bench.sandbox_cost",
+    "vault": "bench.vault_scale",
 }
 
 

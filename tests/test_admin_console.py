@@ -123,6 +123,7 @@ def test_the_command_list_is_complete() -> None:
         "export-replies",
         "verify-log",
         "log",
+        "upgrade",
         "case",
         *(
             f"case {c}"

@@ -10,7 +10,17 @@ from rich.table import Table
 from .. import custody
 from ..errors import AdminError
 from ..inert import cell, terminal
-from .common import console, json_option, print_json, unlocked, unlocked_vault_options
+from ..tips import check_paging
+from ..vault import damaged_error
+from .common import (
+    console,
+    echo_not_shown,
+    json_option,
+    page_options,
+    print_json,
+    unlocked,
+    unlocked_vault_options,
+)
 
 
 @click.command(name="verify-log")
@@ -26,7 +36,8 @@ from .common import console, json_option, print_json, unlocked, unlocked_vault_o
 def verify_log(
     vault_dir: Path, passphrase_file: Path | None, actor: str, expected: str | None, as_json: bool
 ) -> None:
-    """Recompute the custody log's hash chain; name the first broken entry (exit 1).
+    """Check every database page's MAC, recompute the custody log's hash chain; name the
+    first broken entry (exit 1).
 
     A chain cannot show by itself that its newest entries were cut off. Keep the mark of
     the newest entry it prints apart from the vault (on paper, on a second medium) and
@@ -42,6 +53,10 @@ def verify_log(
     except ValueError as exc:
         raise AdminError(f"--expect {expected!r}: {exc}.") from exc
     with unlocked(vault_dir, passphrase_file, actor) as vault:
+        damaged = vault.damaged_pages()
+        if damaged:
+            error = damaged_error(vault.root)
+            raise AdminError(f"{error} ({'; '.join(damaged[:3])})") from None
         check = custody.verify(vault.db)
         mark_problem = (
             custody.find_mark(vault.db, mark)
@@ -80,20 +95,32 @@ def verify_log(
 @click.command(name="log")
 @unlocked_vault_options
 @click.option("--object", "obj", help="Only entries about this object, e.g. tip:12 or case:1.")
+@page_options
 @json_option
 def log(
-    vault_dir: Path, passphrase_file: Path | None, actor: str, obj: str | None, as_json: bool
+    vault_dir: Path,
+    passphrase_file: Path | None,
+    actor: str,
+    obj: str | None,
+    page: int,
+    limit: int,
+    as_json: bool,
 ) -> None:
-    """Show the custody log (who did what, when).
+    """Show the custody log (who did what, when), the newest entries first by page.
+
+    Page 1 holds the newest entries, each page in log order (oldest at the top).
 
     \b
     Example:
         sealdrop-admin log --vault /media/vault --object case:1
+        sealdrop-admin log --vault /media/vault --page 2 --limit 200
     """
+    check_paging(page, limit)
     with unlocked(vault_dir, passphrase_file, actor) as vault:
-        entries = custody.entries_for(vault.db, [obj]) if obj else custody.all_entries(vault.db)
+        listing = custody.entries_page(vault.db, page, limit, obj)
+    entries = listing["entries"]
     if as_json:
-        print_json({"entries": entries})
+        print_json(listing)
         return
     table = Table()
     for col in ("Seq", "Time", "Who", "Action", "Object", "Details"):
@@ -108,3 +135,5 @@ def log(
             cell(", ".join(f"{k}={v}" for k, v in sorted(e["details"].items()))),
         )
     console().print(table)
+    again = "sealdrop-admin log" + (f" --object {obj}" if obj else "")
+    echo_not_shown(listing, "entries", again + (f" --limit {limit}" if limit != 50 else ""))
