@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO ?= demo
+# Ports of the demo's source and staff apps: `make run PORT=9080 STAFF_PORT=9081`.
+PORT ?= 8080
+STAFF_PORT ?= 8081
 
 .PHONY: run test lint install bench
 
@@ -17,7 +20,7 @@ install: $(BIN)/.installed
 # A local demo: a demo admin vault and instance are created on first run, then served
 # (as an onion service when tor is installed, else on loopback with a warning).
 run: $(BIN)/.installed
-	PATH="$(abspath $(BIN)):$$PATH" sh deploy/demo.sh "$(DEMO)"
+	PATH="$(abspath $(BIN)):$$PATH" sh deploy/demo.sh "$(DEMO)" --port "$(PORT)" --staff-port "$(STAFF_PORT)"
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -143,6 +143,32 @@ def start_app(
     return AppProcess(role, port, subprocess.Popen(command, start_new_session=True))
 
 
+def port_in_use(host: str, port: int) -> str | None:
+    """Why PORT on HOST cannot be bound right now (None if it can), as gunicorn binds it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
+def check_ports_free(host: str, ports: dict[str, int]) -> None:
+    """Fail before starting anything if another program holds a port: otherwise that
+    program's answers would make us say "Ready." for apps that never started."""
+    for role, port in ports.items():
+        problem = port_in_use(host, port)
+        if problem is not None:
+            option = "--port" if role == "source" else "--staff-port"
+            raise click.ClickException(
+                f"port {port} of the {role} app on {host} cannot be used ({problem}): another "
+                f"program is probably listening there. Stop it, or choose another port with "
+                f"{option} (for `make run`: make run PORT=9080 STAFF_PORT=9081)."
+            )
+
+
 def answers_http(host: str, port: int) -> bool:
     """True once a worker answers a request (gunicorn listens before its workers boot)."""
     try:
@@ -424,6 +450,7 @@ def serve(
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
     lock_instance(config.instance_dir)
+    check_ports_free(host, {"source": port, "staff": staff_port})
     how = AppSettings(config.instance_dir, host, workers or default_workers(), graceful_timeout)
     factories = (source_factory, staff_factory)
     loopback = LOOPBACK_HOSTS | {host}
