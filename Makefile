@@ -27,8 +27,9 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# PYTEST_ARGS: only some tests, e.g. `make test PYTEST_ARGS=tests/test_staff_cli.py`.
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench
