@@ -256,6 +256,37 @@ def prepare_storage(config: Any) -> None:
         click.echo(f"Removed {count} envelope(s) never recorded (a crash mid-commit).", err=True)
 
 
+class FileTimesBlur:
+    """The hourly rewrite of new envelope files (intake/time_blur.py) in serve's loop; a
+    failure (the database down) is reported once and retried at the next pass."""
+
+    def __init__(self, config: Any) -> None:
+        self.config = config
+        self.blur: Any = None
+        self.warned = False
+
+    def poll(self, stop: Any) -> None:
+        """Run the pass if it is due; never stops the server."""
+        from .db import make_engine
+        from .storage import EnvelopeStore
+        from .time_blur import TimeBlur
+
+        try:
+            if self.blur is None:
+                store = EnvelopeStore(self.config.storage_dir, host=self.config.storage.host)
+                self.blur = TimeBlur(store, make_engine(self.config.database_url))
+            self.blur.poll(stop)
+            self.warned = False
+        except Exception as exc:  # a pass that fails must never stop serving
+            if not self.warned:
+                click.echo(
+                    f"Warning: envelope file times could not be blurred this hour "
+                    f"({type(exc).__name__}); trying again in an hour.",
+                    err=True,
+                )
+                self.warned = True
+
+
 class BootstrapReporter:
     """Print tor's bootstrap progress as it changes, until it reaches 100%."""
 
@@ -302,6 +333,7 @@ def serve_apps(
     prepare_storage(config)
     apps: list[AppProcess] = []
     reporter = BootstrapReporter(controller)
+    blur = FileTimesBlur(config)
     with stop_requested() as received:
         try:
             roles = zip(("source", "staff"), ports, allowed, factories, strict=True)
@@ -314,6 +346,7 @@ def serve_apps(
             )
             while not received:
                 reporter.poll()
+                blur.poll(lambda: bool(received))
                 exited = [app for app in apps if app.process.poll() is not None]
                 if exited:
                     raise click.ClickException(
