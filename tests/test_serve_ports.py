@@ -63,3 +63,14 @@ def test_a_taken_port_is_named_before_anything_starts(
     assert f"Error: port {squatter} of the {role} app on 127.0.0.1 cannot be used" in output
     assert "make run PORT=9080 STAFF_PORT=9081" in output
     assert "Ready." not in output
+
+
+def test_make_run_takes_other_ports() -> None:
+    done = subprocess.run(
+        ["make", "-n", "-C", str(REPO), "run", "PORT=9080", "STAFF_PORT=9081"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert 'deploy/demo.sh "demo" --port "9080" --staff-port "9081"' in done.stdout
