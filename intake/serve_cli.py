@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -265,7 +265,7 @@ class FileTimesBlur:
         self.blur: Any = None
         self.warned = False
 
-    def poll(self, stop: Any) -> None:
+    def poll(self, stop: Callable[[], bool]) -> None:
         """Run the pass if it is due; never stops the server."""
         from .db import make_engine
         from .storage import EnvelopeStore
