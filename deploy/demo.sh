@@ -99,7 +99,8 @@ DEMO: staff app http://127.0.0.1:$STAFF_PORT/staff/login : the demo staff accoun
 $STAFF_LOGIN_FILE):
   Name: $STAFF_NAME
 EOT
-sed 's/^/  /' "$STAFF_LOGIN_FILE"
+# Without its first line ("created ... shown once"): true only the first time.
+sed '1d; s/^/  /' "$STAFF_LOGIN_FILE"
 cat <<EOT
 
 DEMO: admin vault $VAULT (passphrase in $PASSPHRASE_FILE)

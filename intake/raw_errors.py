@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
+from http import HTTPStatus
 
 from flask import Flask
 from werkzeug.exceptions import InternalServerError, default_exceptions
@@ -46,8 +47,6 @@ def render_error_answers(app: Flask) -> dict[int, bytes]:
 
 def _reason(status: int) -> str:
     """The standard reason phrase (never gunicorn's wording)."""
-    from http import HTTPStatus
-
     return HTTPStatus(status).phrase
 
 
