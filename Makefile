@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO ?= demo
+# Ports of the demo's source and staff apps: `make run PORT=9080 STAFF_PORT=9081`.
+PORT ?= 8080
+STAFF_PORT ?= 8081
 
 .PHONY: run test lint install bench
 
@@ -17,15 +20,16 @@ install: $(BIN)/.installed
 # A local demo: a demo admin vault and instance are created on first run, then served
 # (as an onion service when tor is installed, else on loopback with a warning).
 run: $(BIN)/.installed
-	PATH="$(abspath $(BIN)):$$PATH" sh deploy/demo.sh "$(DEMO)"
+	PATH="$(abspath $(BIN)):$$PATH" sh deploy/demo.sh "$(DEMO)" --port "$(PORT)" --staff-port "$(STAFF_PORT)"
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# PYTEST_ARGS: only some tests, e.g. `make test PYTEST_ARGS=tests/test_staff_cli.py`.
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench

@@ -10,7 +10,7 @@ from crypto.errors import CryptoError
 
 from .cli_options import instance_option
 from .config import ConfigError
-from .instance import create_instance
+from .instance import create_instance, instance_key_fingerprint, load_instance_signing_key
 
 
 @click.command("init")
@@ -52,3 +52,8 @@ def init_command(instance: Path, identity_file: Path) -> None:
     click.echo(f"Admin identity fingerprint: {created.admin_fingerprint}")
     click.echo("  Compare it with the one shown by `sealdrop-admin init`; stop if they differ.")
     click.echo(f"Instance signing key (bundle manifests): {created.instance_key_text}")
+    fingerprint = instance_key_fingerprint(load_instance_signing_key(config))
+    click.echo(f"Instance key fingerprint: {fingerprint}")
+    click.echo(
+        "  The first `sealdrop-admin import` shows this fingerprint: write it down and check."
+    )

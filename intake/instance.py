@@ -17,7 +17,7 @@ from nacl.signing import SigningKey
 
 from crypto.encoding import b64decode, b64encode
 from crypto.kdf import RECEIPT_COST, Argon2Cost
-from crypto.keys import AdminIdentity, signer_to_text
+from crypto.keys import AdminIdentity, fingerprint_digits, signer_to_text
 from crypto.receipts import PEPPER_BYTES, Peppers
 
 from .config import Config, ConfigError, load_config, render_config
@@ -129,3 +129,8 @@ def load_flask_secret(config: Config) -> bytes:
 def load_admin_identity(config: Config) -> AdminIdentity:
     """The admin identity the instance seals to (FormatError/OSError if missing or malformed)."""
     return AdminIdentity.from_text(config.admin_identity_path.read_text(encoding="utf-8"))
+
+
+def instance_key_fingerprint(key: SigningKey) -> str:
+    """The digits the offline side shows at a first import (admin/importer.py), to compare."""
+    return fingerprint_digits(key.verify_key.encode())

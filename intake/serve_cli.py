@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -143,6 +143,32 @@ def start_app(
     return AppProcess(role, port, subprocess.Popen(command, start_new_session=True))
 
 
+def port_in_use(host: str, port: int) -> str | None:
+    """Why PORT on HOST cannot be bound right now (None if it can), as gunicorn binds it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
+def check_ports_free(host: str, ports: dict[str, int]) -> None:
+    """Fail before starting anything if another program holds a port: otherwise that
+    program's answers would make us say "Ready." for apps that never started."""
+    for role, port in ports.items():
+        problem = port_in_use(host, port)
+        if problem is not None:
+            option = "--port" if role == "source" else "--staff-port"
+            raise click.ClickException(
+                f"port {port} of the {role} app on {host} cannot be used ({problem}): another "
+                f"program is probably listening there. Stop it, or choose another port with "
+                f"{option} (for `make run`: make run PORT=9080 STAFF_PORT=9081)."
+            )
+
+
 def answers_http(host: str, port: int) -> bool:
     """True once a worker answers a request (gunicorn listens before its workers boot)."""
     try:
@@ -230,6 +256,37 @@ def prepare_storage(config: Any) -> None:
         click.echo(f"Removed {count} envelope(s) never recorded (a crash mid-commit).", err=True)
 
 
+class FileTimesBlur:
+    """The hourly rewrite of new envelope files (intake/time_blur.py) in serve's loop; a
+    failure (the database down) is reported once and retried at the next pass."""
+
+    def __init__(self, config: Any) -> None:
+        self.config = config
+        self.blur: Any = None
+        self.warned = False
+
+    def poll(self, stop: Callable[[], bool]) -> None:
+        """Run the pass if it is due; never stops the server."""
+        from .db import make_engine
+        from .storage import EnvelopeStore
+        from .time_blur import TimeBlur
+
+        try:
+            if self.blur is None:
+                store = EnvelopeStore(self.config.storage_dir, host=self.config.storage.host)
+                self.blur = TimeBlur(store, make_engine(self.config.database_url))
+            self.blur.poll(stop)
+            self.warned = False
+        except Exception as exc:  # a pass that fails must never stop serving
+            if not self.warned:
+                click.echo(
+                    f"Warning: envelope file times could not be blurred this hour "
+                    f"({type(exc).__name__}); trying again in an hour.",
+                    err=True,
+                )
+                self.warned = True
+
+
 class BootstrapReporter:
     """Print tor's bootstrap progress as it changes, until it reaches 100%."""
 
@@ -276,6 +333,7 @@ def serve_apps(
     prepare_storage(config)
     apps: list[AppProcess] = []
     reporter = BootstrapReporter(controller)
+    blur = FileTimesBlur(config)
     with stop_requested() as received:
         try:
             roles = zip(("source", "staff"), ports, allowed, factories, strict=True)
@@ -288,6 +346,7 @@ def serve_apps(
             )
             while not received:
                 reporter.poll()
+                blur.poll(lambda: bool(received))
                 exited = [app for app in apps if app.process.poll() is not None]
                 if exited:
                     raise click.ClickException(
@@ -424,6 +483,7 @@ def serve(
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
     lock_instance(config.instance_dir)
+    check_ports_free(host, {"source": port, "staff": staff_port})
     how = AppSettings(config.instance_dir, host, workers or default_workers(), graceful_timeout)
     factories = (source_factory, staff_factory)
     loopback = LOOPBACK_HOSTS | {host}

@@ -17,10 +17,12 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, cast
 
+from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from .gunicorn_conf import GRACEFUL_TIMEOUT_SECONDS, default_workers, gunicorn_options
 from .hostguard import ALLOWED_HOSTS_KEY
+from .raw_errors import use_app_error_pages
 
 WSGIApp = Callable[..., Any]
 # The app factory of each role, as "module:function" (contract: factory(config) -> app).
@@ -87,8 +89,11 @@ class AppServer(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> WSGIApp:
-        """Build the app inside the worker."""
-        return self._build_app()
+        """Build the app inside the worker; gunicorn's own error answers become its pages."""
+        app = self._build_app()
+        if isinstance(app, Flask):
+            use_app_error_pages(app)
+        return app
 
 
 def build_app(factory: str, instance: str, allowed_hosts: Iterable[str]) -> WSGIApp:

@@ -3,6 +3,10 @@
 Only sealed bytes ever reach these files. Names are the envelope id (32 hex digits) plus
 a suffix; anything else, and any symlink, is refused.
 
+A committed file shows only the day it was written (atime/mtime set to midnight UTC); its
+change and birth times, which no program can set, are blurred by rewriting it into a new
+file later (`rebirth`, run hourly by `sealdrop serve`; docs/threat-model.md).
+
 Several intake hosts may share storage/ (docs/scale-out.md). Each writes its partial
 uploads in its own folder under tmp/, so one host's clean-up at start and stop never
 touches another's uploads in progress; and a committed file stays locked by its writer
@@ -36,6 +40,16 @@ _FLAGS = os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 SPACE_CHECK_BYTES = 1024 * 1024
 # Past this many bytes an envelope's writes go to a WriteBehind thread (large files only).
 WRITE_BEHIND_AFTER = 2 * 1024 * 1024
+
+
+DAY_SECONDS = 86400
+
+
+def day_start(when: float | None = None) -> int:
+    """Midnight UTC of the day of WHEN (default: now), in seconds: the only time an
+    envelope file shows."""
+    moment = time.time() if when is None else when
+    return int(moment // DAY_SECONDS * DAY_SECONDS)
 
 
 class StorageError(Exception):
@@ -169,14 +183,17 @@ class PendingEnvelope:
         if self._behind is not None:
             self._behind.finish()
 
-    def commit(self) -> int:
-        """fsync, rename into storage/, fsync the directory; returns the size on disk.
+    def commit(self, day: int | None = None) -> int:
+        """Times set to the day, fsync, rename into storage/, fsync the directory; returns
+        the size on disk.
 
         The file stays open and locked until release(), which the caller makes after the
         database has recorded it: until then a start-up's orphan sweep (maybe on another
         host sharing storage/) leaves it alone."""
         self._write_pending()
         self.file.flush()
+        coarse = day_start() if day is None else day
+        os.utime(self.file.fileno(), (coarse, coarse))
         os.fsync(self.file.fileno())
         size = os.fstat(self.file.fileno()).st_size
         final = self._store.path(self.envelope_id)
@@ -301,6 +318,45 @@ class EnvelopeStore:
                 return False  # gone, being recorded by its writer, or recorded by now
             path.unlink()
         _fsync_dir(self.root)
+        return True
+
+    def rebirth(self, envelope_id: str, is_recorded: Callable[[str], bool]) -> bool:
+        """Rewrite a recorded envelope into a new file (same bytes, same day) that replaces
+        it, so its change and birth times become now instead of when the tip came; True if
+        it was rewritten.
+
+        Skipped: a file its writer still holds (not recorded yet), one no row names (a
+        crash's leftover, or deleted meanwhile), or no room above the reserve. The copy is
+        written like an upload (under tmp/HOST, locked, fsynced, renamed), so a crash
+        leaves only a partial file that start-up removes. Readers keep reading the old file
+        they opened. An ack applied during the copy may see its file come back: it is
+        removed at once if the row is gone by then, else by the next start's orphan sweep."""
+        path = self.path(envelope_id)
+        with _unless_held(path) as ours:
+            if not ours or not is_recorded(envelope_id):
+                return False
+            try:
+                source = self.open(envelope_id)
+            except FileNotFoundError:
+                return False
+            with source:
+                info = os.fstat(source.fileno())
+                try:
+                    self.ensure_space(info.st_size)
+                except ReserveReached:
+                    return False
+                copy = self.begin(envelope_id)
+                try:
+                    while chunk := source.read(1024 * 1024):
+                        copy.write(chunk)
+                    copy.commit(day_start(info.st_mtime))
+                except BaseException:
+                    copy.discard()
+                    raise
+                copy.release()
+        if not is_recorded(envelope_id):
+            path.unlink(missing_ok=True)  # its ack was applied while it was copied
+            _fsync_dir(self.root)
         return True
 
     def ids(self) -> Iterator[str]:

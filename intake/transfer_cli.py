@@ -12,13 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-from nacl.encoding import RawEncoder
-
-from crypto.keys import fingerprint_digits
 
 from .cli_options import CONTEXT, instance_option
 from .config import ConfigError
-from .instance import load_instance_signing_key
+from .instance import instance_key_fingerprint, load_instance_signing_key
 from .storage import StorageError
 from .transfer import OPERATOR, TransferError, record_action
 from .transfer.acks import MAX_ACK_BYTES, apply_ack
@@ -109,7 +106,7 @@ def export_command(instance: Path, out: Path, include_exported: bool, as_json: b
                 err=True,
             )
         count = len(plan.envelope_ids)
-        fingerprint = fingerprint_digits(key.verify_key.encode(RawEncoder))
+        fingerprint = instance_key_fingerprint(key)
         outcome: dict[str, Any] = {
             "out": str(out) if count else None,
             "envelopes": count,

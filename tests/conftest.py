@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from require_all import pytest_make_collect_report, pytest_runtest_makereport  # noqa: F401
 
 from crypto.kdf import TEST_COST, Argon2Cost
 

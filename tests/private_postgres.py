@@ -42,7 +42,10 @@ class PrivatePostgres:
         os.chmod(self.dir, 0o700)
         self.data = self.dir / "data"
         done = _as_postgres(
-            str(bin_dir / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres"
+            str(bin_dir / "initdb"),
+            *("-D", str(self.data), "-A", "trust", "-U", "postgres"),
+            # Never the caller's locale: with none set, initdb makes a SQL_ASCII cluster.
+            *("-E", "UTF8", "--locale=C.UTF-8"),
         )
         if done.returncode != 0:
             raise RuntimeError(f"initdb failed: {done.stderr[-2000:]}")

@@ -11,6 +11,7 @@ import click
 
 from ..cli_options import CONTEXT, instance_option
 from ..config import ConfigError
+from ..terminal_qr import terminal_qr
 from ..transfer import OPERATOR, record_action
 from ..transfer.instance_access import open_instance, utc_today
 from .accounts import AccountError, add_account, list_accounts, remove_account
@@ -22,9 +23,9 @@ from .accounts import AccountError, add_account, list_accounts, remove_account
 def add_command(instance: Path, name: str) -> None:
     """Create staff account NAME; print its one-time password and TOTP URI, once.
 
-    Give both to the person over a safe channel. They add the otpauth:// URI to an
-    authenticator app (or type its secret), log in to the staff app with the one-time
-    password and a code, and must then choose their own password. Nothing printed here
+    Give both to the person over a safe channel. They scan the QR code (the otpauth://
+    URI) with an authenticator app (or type its secret), log in to the staff app with the
+    one-time password and a code, and must then choose their own password. Nothing printed here
     can be shown again: if it is lost, remove the account and add it again.
 
     \b
@@ -43,6 +44,8 @@ def add_command(instance: Path, name: str) -> None:
     click.echo(f"Staff account {name!r} created. Shown once; give it over a safe channel:")
     click.echo(f"One-time password: {created.password}")
     click.echo(f"TOTP (authenticator app): {created.totp_uri}")
+    click.echo("The same TOTP secret as a QR code, to scan with the authenticator app:")
+    click.echo(terminal_qr(created.totp_uri), nl=False)
     click.echo("The password must be changed at first login to the staff app.")
 
 
