@@ -428,6 +428,7 @@ def test_every_transfer_command_prints_stable_json(
         "bytes": size,
         "sources": 2,
         "missing": [],
+        "left_for_next": 0,
         "instance_fingerprint": exported["instance_fingerprint"],
     }
     assert re.fullmatch(r"[0-9 ]+", exported["instance_fingerprint"])
