@@ -521,3 +521,39 @@ def test_any_changed_byte_of_a_bundle_is_caught(offset: int, xor: int) -> None:
 def test_any_truncated_bundle_is_caught(cut: int) -> None:
     with pytest.raises(CryptoError):
         read_all(BUNDLE[:cut])
+
+
+FOREIGN = make_envelopes([300, 70_000])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(range(len(ENVELOPES) + len(FOREIGN) + 1)), max_size=7),
+    st.integers(0, 200_000) | st.none(),
+)
+def test_any_sequence_of_entries_reports_each_listed_envelope_once(
+    picks: list[int], cut: int | None
+) -> None:
+    # Entries in any order, repeated, foreign, forged (index len: a listed id carrying
+    # other bytes), cut anywhere: every listed envelope is reported once, "ok" only with
+    # exactly its genuine bytes, and nothing else is ever taken for a listed envelope.
+    head, entries = parts(BUNDLE)
+    _, foreign_entries = parts(build(FOREIGN)[1])
+    pool = entries + foreign_entries
+    size = len(ENVELOPES[2][2])
+    forged = bytes.fromhex(IDS[2]) + struct.pack(">Q", size) + bytes(size)
+    data = head + b"".join(forged if i == len(pool) else pool[i] for i in picks)
+    if cut is not None:
+        data = data[: len(head) + cut]
+    reader = BundleReader(io.BytesIO(data), INSTANCE.verify_key)
+    reported: list[str] = []
+    for event in reader.entries():
+        if isinstance(event, Arrived):
+            got = event.body.read()
+            ok = event.body.problem() is None
+            genuine = {eid: env for eid, _, env in ENVELOPES}[event.entry.envelope_id]
+            assert ok == (got == genuine)
+            reported.append(event.entry.envelope_id)
+        elif isinstance(event, Missing):
+            reported.append(event.entry.envelope_id)
+    assert reported == IDS
