@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import json
 import sqlite3
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -269,6 +270,7 @@ class _Counting:
 
 
 def _note_skipped(vault: Vault, result: ImportResult, envelope_id: str, reason: str) -> None:
+    reason = sys.intern(reason)  # a flood of skips mostly shares a few reasons
     result.skipped.append((envelope_id, reason))
     custody.append(
         vault.db,
@@ -317,7 +319,7 @@ def import_bundle(
     opener = Opener([vault.recipient_key(), *extra_keys])
     tips: set[int] = set()
     with open(path, "rb") as src:
-        reader = BundleReader(_Counting(src, advance), manifest.instance_key)
+        reader = BundleReader(_Counting(src, advance), manifest.instance_key, known=manifest)
         if reader.manifest != manifest:
             raise FormatError("its manifest is not the one checked before")
         for event in reader.entries():

@@ -141,7 +141,7 @@ def import_seconds(vault_dir: Path, bundle: Path) -> tuple[float, Any]:
         vault.recipient_key()
         vault.key("vault")
         start = time.perf_counter()
-        manifest = scan_bundle(bundle, lambda _n: None)
+        manifest = scan_bundle(bundle)
         new = check_instance(vault, manifest, trust_new=True)
         result = import_bundle(vault, bundle, manifest, new, lambda _n: None)
         seconds = time.perf_counter() - start

@@ -394,3 +394,46 @@ def test_a_flood_manifest_is_refused_before_it_is_parsed(
     result = admin("import", str(bundle))
     assert result.exit_code == 1
     assert "larger than 40 MiB (a bundle carries at most 100000 envelopes)" in result.output
+
+
+def _reply_opens_with(
+    admin: AdminRunner, server: HostileServer, tmp_path: Path, source: Source, name: str
+) -> bool:
+    """Reply to the source, export it, and say whether its own reply key opens it."""
+    import io
+
+    from nacl.exceptions import CryptoError as NaclError
+
+    from crypto.errors import PayloadError
+    from crypto.replies import open_reply, read_reply_bundle
+
+    assert admin("reply", source.source_id, "--message", "received").exit_code == 0
+    out = tmp_path / name
+    assert admin("export-replies", "--out", str(out)).exit_code == 0
+    (reply,) = read_reply_bundle(
+        io.BytesIO(out.read_bytes()), admin.identity().signer, server.instance_id
+    )
+    try:
+        return open_reply(reply.sealed, source.reply_key) == "received"
+    except (PayloadError, NaclError):
+        return False
+
+
+def test_the_reply_key_comes_from_the_manifest_and_the_first_one_stays(
+    admin: AdminRunner, server: HostileServer, tmp_path: Path
+) -> None:
+    from nacl.public import PrivateKey
+
+    from crypto.encoding import b64encode
+
+    source = Source()
+    attacker = b64encode(bytes(PrivateKey.generate().public_key))
+    # The sealed metadata names another reply key than the signed manifest: ignored.
+    tip = server.envelope(source, "message", GENUINE, reply_public_key=attacker)
+    assert _import(admin, server.honest(tmp_path / "1.sdb", [tip]))[0] == 0
+    assert _reply_opens_with(admin, server, tmp_path, source, "r1.sdr")
+    # A later manifest that lists another key for the same source changes nothing.
+    later = server.envelope(source, "message", b"second tip")
+    server.sources[source.source_id] = PrivateKey.generate().public_key
+    assert _import(admin, server.honest(tmp_path / "2.sdb", [later]))[0] == 0
+    assert _reply_opens_with(admin, server, tmp_path, source, "r2.sdr")

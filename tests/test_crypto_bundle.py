@@ -557,3 +557,14 @@ def test_any_sequence_of_entries_reports_each_listed_envelope_once(
         elif isinstance(event, Missing):
             reported.append(event.entry.envelope_id)
     assert reported == IDS
+
+
+def test_a_known_manifest_is_reused_only_for_the_same_bytes() -> None:
+    first = BundleReader(io.BytesIO(BUNDLE), INSTANCE.verify_key).manifest
+    assert first.signed_sha256
+    again = BundleReader(io.BytesIO(BUNDLE), INSTANCE.verify_key, known=first)
+    assert again.manifest is first  # not parsed a second time
+    _, other = build(make_envelopes([10]))
+    fresh = BundleReader(io.BytesIO(other), INSTANCE.verify_key, known=first)
+    assert fresh.manifest is not first
+    assert fresh.manifest != first
