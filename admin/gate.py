@@ -120,17 +120,20 @@ def _filename(meta: dict[str, Any], entry: ManifestEntry, flags: list[str]) -> s
     if not isinstance(name, str) or not name:
         flags.append("no file name: a name was made from the envelope id")
         return fallback
+    last = re.split(r"[/\\]", name)[-1]  # the intake refuses paths; a browser sends the last part
+    if last != name:
+        flags.append("its file name held a path: only its last part is kept")
+        name = last
     bad = (
-        len(name) > MAX_FILENAME_CHARS
+        not name
+        or len(name) > MAX_FILENAME_CHARS
         or name in (".", "..")
-        or "/" in name
-        or "\\" in name
         or _CONTROLS.search(name) is not None
         or any(0xD800 <= ord(c) <= 0xDFFF for c in name)
     )
     if bad:
         flags.append(
-            "its file name was too long or held a path or control characters: "
+            "its file name was empty, too long or held control characters: "
             "a name was made from the envelope id"
         )
         return fallback

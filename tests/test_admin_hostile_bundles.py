@@ -279,23 +279,39 @@ def test_good_content_types_pass(
 
 
 BAD_NAME = (
-    "its file name was too long or held a path or control characters: "
+    "its file name was empty, too long or held control characters: "
     "a name was made from the envelope id"
 )
+PATH_NAME = "its file name held a path: only its last part is kept"
 
 
 @pytest.mark.parametrize(
-    "filename", ["证" * 256, "../../etc/passwd", "a\x1b]0;x\x07.jpg", "a\x9b1m.jpg", ".."]
+    ("filename", "flags", "kept"),
+    [
+        ("证" * 256, [BAD_NAME], None),
+        ("a\x1b]0;x\x07.jpg", [BAD_NAME], None),
+        ("a\x9b1m.jpg", [BAD_NAME], None),
+        ("..", [BAD_NAME], None),
+        ("", ["no file name: a name was made from the envelope id"], None),
+        ("../../etc/passwd", [PATH_NAME], "passwd"),
+        ("C:\\Users\\x\\photo.jpg", [PATH_NAME], "photo.jpg"),
+        ("dir/", [PATH_NAME, BAD_NAME], None),
+    ],
 )
 def test_bad_file_names_are_replaced_and_flagged(
-    admin: AdminRunner, server: HostileServer, tmp_path: Path, filename: str
+    admin: AdminRunner,
+    server: HostileServer,
+    tmp_path: Path,
+    filename: str,
+    flags: list[str],
+    kept: str | None,
 ) -> None:
     file = server.envelope(Source(), "file", b"data", filename=filename, content_type="text/plain")
     code, out = _import(admin, server.honest(tmp_path / "b.sdb", [file]))
     assert code == 0
-    assert out["flagged"][0]["flags"] == [BAD_NAME]
+    assert out["flagged"][0]["flags"] == flags
     shown = json.loads(admin("show", "T1", "--json").stdout)
-    assert shown["files"][0]["filename"] == f"{file.envelope_id}.bin"
+    assert shown["files"][0]["filename"] == (kept or f"{file.envelope_id}.bin")
 
 
 def test_a_255_character_chinese_name_is_kept(
