@@ -15,6 +15,7 @@ import datetime
 import hashlib
 import re
 import struct
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -72,7 +73,7 @@ def parse_day(value: Any, what: str) -> datetime.date:
         raise FormatError(f"{what} is not a real date") from exc
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a manifest may hold 100,000 of these
 class ManifestEntry:
     """One envelope listed in a manifest."""
 
@@ -131,7 +132,7 @@ def _entry(item: Any) -> ManifestEntry:
     return ManifestEntry(
         _hex(item["id"], ID_BYTES, "envelope id"),
         size,
-        _hex(item["source_id"], SOURCE_ID_BYTES, "source id"),
+        sys.intern(_hex(item["source_id"], SOURCE_ID_BYTES, "source id")),  # shared by many
         _hex(item["sha256"], SHA256_BYTES, "envelope SHA-256"),
     )
 
