@@ -76,6 +76,7 @@ def test_swapped_same_size_forgery_is_skipped_reported_and_not_acked(
     assert _acked(admin, server, ack) == [photo.envelope_id]
     assert _narratives(admin) == [None]  # the forged text is nowhere in the vault
     assert list((admin.vault / "content" / "tmp").glob("*")) == []
+    assert not (admin.vault / "content" / f"{genuine.envelope_id}.sdv").exists()
     log = json.loads(admin("log", "--json").stdout)["entries"]
     assert [e["details"]["reason"] for e in log if e["action"] == "import-skipped"] == [SWAPPED]
 
@@ -218,6 +219,13 @@ def test_missing_received_day_takes_the_checked_bundle_day_and_is_flagged(
         {"envelope_id": tip.envelope_id, "flags": ["no day received: the bundle's day is used"]}
     ]
     assert json.loads(admin("inbox", "--json").stdout)["tips"][0]["received"] == "2024-05-03"
+    again = server.envelope(Source(), "message", GENUINE, drop=("received",))
+    text = admin("import", str(server.honest(tmp_path / "c.sdb", [again])))
+    assert text.exit_code == 0
+    assert (
+        f"FLAGGED envelope {again.envelope_id}: no day received: the bundle's day is used"
+        in text.stdout
+    )
 
 
 @pytest.mark.parametrize("received", [HOSTILE_DAY, "2024-02-30", "2024-5-1", 20240501, None])
