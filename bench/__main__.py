@@ -23,6 +23,7 @@ BENCHES = {
     "gpg": "bench.gpg_compare",
     "sandbox": "bench.sandbox_cost",
     "vault": "bench.vault_scale",
+    "flood": "bench.bundle_flood",
 }
 
 
