@@ -35,11 +35,13 @@ def hostile_vault(tmp_path: Path, admin_kdf: Argon2Cost) -> AdminRunner:
     envelopes = instance.submit(
         Source(),
         EVIL,
-        answers={EVIL: EVIL},
+        # Question ids and days never get past the import gate (admin/gate.py; a hostile
+        # manifest day refuses the bundle: tests/test_admin_hostile_bundles.py), so the
+        # hostile text goes into every field the gate lets through as text.
+        answers={"where": EVIL, "who": [EVIL]},
         files=[(f"photo{EVIL}.jpg", EVIL, b"not really a photo")],
-        received="not a day",  # the manifest's `created` stands in for it
     )
-    bundle = instance.bundle(tmp_path / "b.sdb", envelopes, created="\x1b]0;day\x07[bold]x")
+    bundle = instance.bundle(tmp_path / "b.sdb", envelopes)
     result = admin("import", str(bundle))
     assert result.exit_code == 0, result.output
     return admin
@@ -109,7 +111,6 @@ def test_on_a_colour_terminal_only_rich_styling_gets_through(
     assert b"\x1b" not in text
     assert b"[bold red]ALERT[/bold red]" in text  # shown, not interpreted
     assert rb"\x1b]52;c;ZWNobyBwd25lZA==\x1b\\" in text or command[0] == "inbox"
-    assert rb"\x1b]0;day\x07[bold]x" in text  # the manifest's day, made visible
     assert rb"invoice\u202egpj.exe" in text
     assert C1_BYTES.search(out) is None
     assert FORMAT_BYTES.search(out) is None
