@@ -23,6 +23,7 @@ from ..config import Config
 from ..db import make_engine, make_sessionmaker
 from ..instance import load_admin_identity, load_flask_secret, load_instance_signing_key
 from ..login_guard import DerivationGate
+from ..staff_key import load_or_create_staff_key, seal_plaintext_secrets
 from ..startup import upgrade_database_if_reachable
 from ..storage import EnvelopeStore
 from ..transfer.reply_import import MAX_REPLY_BUNDLE_BYTES
@@ -59,7 +60,11 @@ def _staff_secret(config: Config) -> bytes:
 
 def _load_state(config: Config) -> StaffState:
     engine = make_engine(config.database_url)
-    if not upgrade_database_if_reachable(engine):
+    staff_key = load_or_create_staff_key(config.staff_key_path)
+    if upgrade_database_if_reachable(engine):
+        with make_sessionmaker(engine)() as session:
+            seal_plaintext_secrets(session, staff_key)
+    else:
         log.error("database unreachable at start: pages that need it answer 503 until it is back")
     signer = None
     try:
@@ -76,6 +81,7 @@ def _load_state(config: Config) -> StaffState:
         gate=DerivationGate(
             config.login.max_concurrent_derivations, config.login.derivation_wait_seconds
         ),
+        staff_key=staff_key,
     )
 
 

@@ -20,6 +20,7 @@ from ..transfer.summary import human_size, summarize
 from .accounts import (
     AccountError,
     LoginOutcome,
+    LoginResult,
     change_password,
     check_login,
     end_sessions,
@@ -34,6 +35,7 @@ WRONG_LOGIN = "Login failed: the name, the password or the code is wrong."
 REPLAYED_CODE = "That code was already used. Wait for the next code and try again."
 BUSY = "The server is busy checking other logins. Try again in a moment."
 THROTTLED = "Too many failed attempts for this account. Try again in {seconds} seconds."
+UNKNOWN_NAME = "(a name no account has)"
 
 
 def today() -> datetime.date:
@@ -74,6 +76,7 @@ def login() -> Any:
         with st.gate.slot():  # each check holds an Argon2id computation's memory
             result = check_login(
                 db(),
+                st.staff_key,
                 request.form.get("name", ""),
                 request.form.get("password", ""),
                 request.form.get("code", ""),
@@ -87,14 +90,26 @@ def login() -> Any:
         db().commit()
         start_session(result.account)
         return redirect(url_for("staff.index"), 303)
+    _audit_failed_login(result)
+    db().commit()
     messages = {
         LoginOutcome.WRONG: WRONG_LOGIN,
         LoginOutcome.REPLAYED: REPLAYED_CODE,
         LoginOutcome.THROTTLED: THROTTLED.format(seconds=result.retry_after),
     }
-    db().commit()  # the failure counter and backoff
     status = 429 if result.outcome is LoginOutcome.THROTTLED else 401
     return render_template("staff/login.html", error=messages[result.outcome]), status
+
+
+def _audit_failed_login(result: LoginResult) -> None:
+    """Failed and replayed logins go to the audit, by day; a name no account has is not kept
+    (it may be a password typed in the wrong field). Throttled attempts cost the server
+    nothing and are not recorded one by one."""
+    actor = result.account.name if result.account is not None else UNKNOWN_NAME
+    if result.outcome is LoginOutcome.REPLAYED:
+        record_action(db(), actor, "login-replayed", "right password, a code already used", today())
+    elif result.outcome is LoginOutcome.WRONG:
+        record_action(db(), actor, "login-failed", "wrong name, password or code", today())
 
 
 @bp.post("/logout")
