@@ -122,7 +122,7 @@ def _submit(loop: Loop) -> str:
     ]
     response = source.post(loop.source_url + "/submit", files=fields, timeout=60)
     assert response.status_code == 200, response.text[-1000:]
-    match = re.search(r'<bdi dir="ltr">([0-9 ]{24})</bdi>', response.text)
+    match = re.search(r'<bdi dir="ltr">([0-9 ]{29})</bdi>', response.text)
     assert match, response.text[-2000:]
     return match.group(1)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import IO, cast
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import validate_csrf
 from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
@@ -21,7 +21,7 @@ from ..login_guard import Busy
 from ..source_sessions import COOKIE_NAME, load_session
 from ..state import db, state, today
 from ..submission import SourceIdentity, SubmissionWriter
-from ..upload import UploadRejected, boundary_of, parse_upload
+from ..upload import FormExpired, TextFields, UploadRejected, boundary_of, parse_upload
 
 bp = Blueprint("submit", __name__)
 log = logging.getLogger("intake")
@@ -90,6 +90,30 @@ def _new_source() -> SourceIdentity:
     )
 
 
+def _form_again(fields: TextFields, first: bool) -> ResponseReturnValue:
+    """The form again, filled with what was typed (held for this response only), saying
+    that nothing was sent. Not for a cross-site post: another site must not be able to
+    fill this form for a source."""
+    if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+        return error_page(400, str(messages.CSRF_FAILED))
+    app_state = state()
+    common = {
+        "typed": fields,
+        "expired": True,
+        "limits": app_state.config.limits,
+    }
+    if first:
+        page = render_template(
+            "index.html",
+            questionnaire=app_state.questionnaire,
+            site=app_state.config.site,
+            **common,
+        )
+    else:
+        page = render_template("source.html", replies=None, sent=False, deleted=False, **common)
+    return page, 400
+
+
 def _handle(writer: SubmissionWriter, first: bool) -> ResponseReturnValue | None:
     """Parse, seal and commit; returns an error response, or None when stored."""
     app_state = state()
@@ -128,6 +152,10 @@ def _handle(writer: SubmissionWriter, first: bool) -> ResponseReturnValue | None
         if narrative or fields.answers:
             writer.seal_message(fields.narrative, fields.answers)
         writer.commit(db())
+        g.empty_files = fields.empty_files
+    except FormExpired as exc:
+        writer.abort()
+        return _form_again(exc.fields, first)
     except UploadRejected as exc:
         writer.abort()
         return error_page(exc.status, exc.message)
@@ -154,7 +182,9 @@ def first() -> ResponseReturnValue:
     failed = _handle(writer, first=True)
     if failed is not None:
         return failed
-    return render_template("receipt.html", receipt=writer.identity.receipt)
+    return render_template(
+        "receipt.html", receipt=writer.identity.receipt, empty_files=g.get("empty_files", 0)
+    )
 
 
 @bp.post("/source/submit")
@@ -171,4 +201,7 @@ def follow_up() -> ResponseReturnValue:
     failed = _handle(writer, first=False)
     if failed is not None:
         return failed
+    empty = g.get("empty_files", 0)
+    if empty:
+        return redirect(url_for("source.home", sent=1, empty=empty), code=303)
     return redirect(url_for("source.home", sent=1), code=303)
