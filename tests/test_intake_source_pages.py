@@ -14,6 +14,7 @@ import re
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from i18n_checks import read_page, script_problems
 from intake_support import (
     MULTIPART,
     Part,
@@ -36,6 +37,7 @@ from crypto.receipt_check import with_check
 from crypto.receipts import format_receipt
 from crypto.replies import make_reply, read_reply_bundle, write_reply_bundle
 from intake import messages
+from intake.i18n import LANGUAGES
 from intake.models import Source
 from intake.replies import store_replies
 
@@ -301,3 +303,64 @@ def test_ordinary_names_in_every_script_are_accepted(app: Flask, client: FlaskCl
     names = ["证据.pdf", "ئىسپات.jpg", "བདེན་དཔང.png", "preuve déjà.doc"]
     parts = submission_parts(csrf_token(client), files=[(n.encode(), b"x") for n in names])
     assert post_parts(client, parts).status_code == 200
+
+
+def test_a_follow_up_after_the_session_ended_shows_the_message_to_copy(
+    app: Flask, client: FlaskClient
+) -> None:
+    """New Identity drops the receipt session too: nothing is sent, nothing is sealed, and
+    the message comes back to copy once the source has logged in again."""
+    login(client, submit(client))
+    parts = [
+        Part(b"csrf_token", csrf_token(client, "/source").encode()),
+        Part(b"website", b""),
+        Part(b"narrative", "a long follow-up 后续 <i>not markup</i>".encode()),
+        Part(b"files", b"file bytes", b"more.jpg"),
+    ]
+    after_new_identity = app.test_client()
+    response = post_parts(after_new_identity, parts, "/source/submit")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 403
+    assert "Your session has ended" in html
+    assert "a long follow-up 后续 &lt;i&gt;not markup&lt;/i&gt;</textarea>" in html
+    assert "Files must be chosen again" in html
+    assert stored(app).envelopes == 1  # only the first submission
+
+
+@pytest.mark.parametrize("tag", [language.tag for language in LANGUAGES])
+def test_the_new_pages_and_messages_read_in_every_language(
+    app: Flask, client: FlaskClient, admin_keys, tag: str
+) -> None:  # type: ignore[no-untyped-def]
+    q = f"?lang={tag}"
+    parts = submission_parts(csrf_token(client, "/" + q), files=[(b"empty.mp4", b"")])
+    receipt_page = post_parts(client, parts, "/submit" + q).get_data(as_text=True)
+    receipt = re.search(r'<bdi dir="ltr">([0-9 ]{29})</bdi>', receipt_page).group(1)  # type: ignore[union-attr]
+    pages = {"receipt with an empty file": receipt_page}
+    pages["landing with limits"] = client.get("/" + q).get_data(as_text=True)
+    expired = submission_parts("expired", narrative="123", files=[(b"a.jpg", b"1")])
+    pages["expired form"] = post_parts(app.test_client(), expired, "/submit" + q).get_data(
+        as_text=True
+    )
+    digits = receipt.replace(" ", "")
+    typo = digits[:-1] + str((int(digits[-1]) + 1) % 10)
+    token = csrf_token(client, "/login" + q)
+    pages["typo"] = client.post("/login" + q, data={"csrf_token": token, "receipt": typo}).get_data(
+        as_text=True
+    )
+    bad = submission_parts(csrf_token(client, "/" + q), files=[("a\u202eb.jpg".encode(), b"1")])
+    pages["disguised name"] = post_parts(client, bad, "/submit" + q).get_data(as_text=True)
+    token = csrf_token(client, "/login" + q)
+    client.post("/login" + q, data={"csrf_token": token, "receipt": receipt})
+    _reply_to_source(app, admin_keys, "123 456")
+    home = client.get("/source" + q).get_data(as_text=True)
+    pages["answers"] = home
+    link = re.search(r'href="(/source/replies/[0-9a-f]{32}/delete[^"]*)"', home).group(1)  # type: ignore[union-attr]
+    pages["confirm delete"] = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    follow = [Part(b"csrf_token", b"t"), Part(b"narrative", b"123")]
+    pages["session ended"] = post_parts(app.test_client(), follow, "/source/submit" + q).get_data(
+        as_text=True
+    )
+    for name, html in pages.items():
+        page = read_page(html)
+        assert page.html_lang == tag, name
+        assert script_problems(tag, page) == [], (tag, name)

@@ -230,9 +230,7 @@ def upload_replies() -> Any:
             result.total,
         )
     else:
-        notice = ngettext(
-            "Stored %(num)d new reply.", "Stored %(num)d new replies.", result.added
-        )
+        notice = ngettext("Stored %(num)d new reply.", "Stored %(num)d new replies.", result.added)
     return dashboard(notice=notice)
 
 
