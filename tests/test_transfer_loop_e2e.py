@@ -225,9 +225,7 @@ def test_the_whole_loop_through_the_staff_app(loop: Loop) -> None:
     page = staff.get(loop.staff_url + "/staff/", timeout=30).text
     assert re.search(r'id="exported">2 envelopes', page)
     ack, replies = _offline_side(loop, bundle)
-    assert "Stored 1 new reply." in _staff_upload(
-        loop, staff, "/staff/replies", "bundle", replies
-    )
+    assert "Stored 1 new reply." in _staff_upload(loop, staff, "/staff/replies", "bundle", replies)
     assert REPLY_TEXT in _source_reads(loop, receipt)
     page = _staff_upload(loop, staff, "/staff/ack", "ack", ack)
     assert "Deleted 2 envelopes; 0 were already gone." in page
@@ -261,7 +259,5 @@ def test_a_reply_upload_cut_off_mid_body_stores_nothing(loop: Loop) -> None:
     time.sleep(0.5)
     assert loop.counts()[1] == 0
     # The same upload, whole, is accepted: the cut changed nothing.
-    assert "Stored 1 new reply." in _staff_upload(
-        loop, staff, "/staff/replies", "bundle", replies
-    )
+    assert "Stored 1 new reply." in _staff_upload(loop, staff, "/staff/replies", "bundle", replies)
     assert loop.counts()[1] == 1
