@@ -5,6 +5,7 @@ and every swap of two neighbours is caught; a receipt's own check always passes.
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -74,3 +75,33 @@ def test_a_mistyped_receipt_is_a_receipt_error_with_its_own_message() -> None:
     with pytest.raises(ReceiptError, match="typing mistake"):
         normalize_receipt("4821 0937 5512 6604 7310 3638")
     assert issubclass(ReceiptMistyped, ReceiptError)
+
+
+VECTORS = Path(__file__).parent / "vectors" / "receipts"
+
+
+def _vectors() -> list[tuple[str, dict[str, str]]]:
+    found = []
+    for path in sorted(VECTORS.iterdir()):
+        if path.is_file() and path.suffix != ".py":
+            lines = path.read_text(encoding="utf-8").splitlines()
+            found.append((path.name, dict(line.split(": ", 1) for line in lines)))
+    return found
+
+
+def test_there_are_receipt_vectors_of_every_outcome() -> None:
+    outcomes = {fields["expect"] for _name, fields in _vectors()}
+    assert outcomes == {"success", "typing mistake", "malformed"}
+
+
+@pytest.mark.parametrize(("name", "fields"), _vectors(), ids=[n for n, _ in _vectors()])
+def test_receipt_vectors(name: str, fields: dict[str, str]) -> None:
+    if fields["expect"] == "success":
+        assert normalize_receipt(fields["typed"]) == fields["digits"]
+    elif fields["expect"] == "typing mistake":
+        with pytest.raises(ReceiptMistyped):
+            normalize_receipt(fields["typed"])
+    else:
+        with pytest.raises(ReceiptError) as caught:
+            normalize_receipt(fields["typed"])
+        assert not isinstance(caught.value, ReceiptMistyped), name
