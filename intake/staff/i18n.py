@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask, has_request_context, request
 from flask_babel import Babel
 
-from ..i18n import LANG_PARAM, Language, LanguageLink, find_language, megabytes
+from ..i18n import LANG_PARAM, Language, LanguageLink, find_language
 from ..i18n import day_text as _day_text
 from . import messages
 
@@ -79,5 +79,4 @@ def init_app(app: Flask) -> Babel:
     app.url_defaults(_keep_language)
     app.context_processor(_page_language)
     app.jinja_env.filters["day"] = lambda value: _day_text(str(value))
-    app.jinja_env.filters["megabytes"] = megabytes
     return babel
