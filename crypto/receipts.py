@@ -1,6 +1,8 @@
 """Receipts: what a source keeps to come back (docs/envelope-format.md §Receipts).
 
-A receipt is 20 decimal digits (66 bits), shown in five groups of four. From it and two
+A receipt is 24 decimal digits, shown in six groups of four: 20 random (66 bits) and a check
+group that tells a typing mistake from an unknown receipt (crypto/receipt_check.py);
+receipts given before the check existed are 20 digits. From it and two
 instance peppers one Argon2id call derives a master secret, split with keyed BLAKE2b into
 the source id (stored, for look-up) and the seed of the source's X25519 reply keypair.
 """
@@ -17,8 +19,9 @@ from nacl.public import PrivateKey
 
 from .errors import ReceiptError
 from .kdf import SALT_BYTES, Argon2Cost, argon2id
+from .receipt_check import CHECKED_DIGITS, RANDOM_DIGITS, UNCHECKED_DIGITS, verify_check, with_check
 
-RECEIPT_DIGITS = 20
+RECEIPT_DIGITS = CHECKED_DIGITS  # a new receipt; older ones have UNCHECKED_DIGITS
 GROUP = 4
 PEPPER_BYTES = 32
 
@@ -27,17 +30,17 @@ _SEPARATORS = frozenset("-_\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff0
 
 
 def new_receipt() -> str:
-    """A fresh receipt, grouped for display: e.g. '4821 0937 5512 6604 7310'."""
-    return format_receipt(f"{secrets.randbelow(10**RECEIPT_DIGITS):0{RECEIPT_DIGITS}d}")
+    """A fresh receipt with its check group, grouped: '4821 0937 5512 6604 7310 NNNN'."""
+    return format_receipt(with_check(f"{secrets.randbelow(10**RANDOM_DIGITS):0{RANDOM_DIGITS}d}"))
 
 
 def format_receipt(digits: str) -> str:
-    """Group 20 ASCII digits in fours."""
+    """Group ASCII digits in fours."""
     return " ".join(digits[i : i + GROUP] for i in range(0, len(digits), GROUP))
 
 
 def normalize_receipt(text: str) -> str:
-    """Turn what a person typed into 20 ASCII digits, or raise ReceiptError saying why.
+    """Turn what a person typed into ASCII digits, or raise ReceiptError saying why.
 
     NFKC first (full-width digits and the ideographic space), then every Unicode decimal
     digit (Arabic-Indic, Devanagari, Tibetan...) to ASCII; spaces and dashes are dropped.
@@ -50,11 +53,22 @@ def normalize_receipt(text: str) -> str:
         if value is None:
             raise ReceiptError("a receipt contains only digits")
         digits.append(str(value))
-        if len(digits) > RECEIPT_DIGITS:
-            raise ReceiptError(f"a receipt has {RECEIPT_DIGITS} digits; this has more")
-    if len(digits) != RECEIPT_DIGITS:
-        raise ReceiptError(f"a receipt has {RECEIPT_DIGITS} digits; this has {len(digits)}")
-    return "".join(digits)
+        if len(digits) > CHECKED_DIGITS:
+            raise ReceiptError(f"a receipt has {CHECKED_DIGITS} digits; this has more")
+    return checked_receipt(digits)
+
+
+def checked_receipt(digits: list[str]) -> str:
+    """24 digits whose check group matches (ReceiptMistyped if not), or 20 older ones."""
+    if len(digits) not in (CHECKED_DIGITS, UNCHECKED_DIGITS):
+        raise ReceiptError(
+            f"a receipt has {CHECKED_DIGITS} digits ({UNCHECKED_DIGITS} if older); "
+            f"this has {len(digits)}"
+        )
+    joined = "".join(digits)
+    if len(joined) == CHECKED_DIGITS:
+        verify_check(joined)
+    return joined
 
 
 @dataclass(frozen=True)

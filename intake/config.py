@@ -128,6 +128,11 @@ class Config:
         return self.secrets_dir / "flask-secret-key"
 
     @property
+    def staff_key_path(self) -> Path:
+        """The staff key: encrypts TOTP secrets, keys the login throttle (kept out of the db)."""
+        return self.secrets_dir / "staff-key"
+
+    @property
     def storage_dir(self) -> Path:
         """DIR/storage: sealed envelopes."""
         return self.instance_dir / "storage"

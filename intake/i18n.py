@@ -8,6 +8,7 @@ cookie would be one more thing on a seized laptop that says who used the site.
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -17,7 +18,7 @@ from typing import IO, Any
 
 from babel import Locale
 from flask import Flask, current_app, has_request_context, request
-from flask_babel import Babel, get_locale, get_translations, gettext
+from flask_babel import Babel, format_date, format_decimal, get_locale, get_translations, gettext
 from werkzeug.exceptions import HTTPException
 
 LANG_PARAM = "lang"
@@ -178,7 +179,32 @@ def init_app(app: Flask) -> Babel:
     app.url_defaults(keep_language_in_url)
     app.context_processor(page_language)
     app.jinja_env.filters["localize"] = localize
+    app.jinja_env.filters["day"] = day_text
+    app.jinja_env.filters["megabytes"] = megabytes
+    app.jinja_env.filters["as_choices"] = as_choices
     return babel
+
+
+def day_text(value: str) -> str:
+    """A day ("2026-12-06", or the start of an ISO timestamp) written the language's way."""
+    try:
+        day = datetime.date.fromisoformat(value[:10])
+    except ValueError:
+        return value
+    return str(format_date(day, format="long"))
+
+
+def megabytes(size: int) -> str:
+    """A size limit in MB (10^6 bytes, as phones count), rounded down, in the page's digits."""
+    tenths = size * 10 // 1_000_000
+    return str(format_decimal(tenths / 10, format="#,##0.#"))
+
+
+def as_choices(answer: str | list[str] | None) -> list[str]:
+    """An answer as the list of options chosen (one for a single choice)."""
+    if answer is None:
+        return []
+    return [answer] if isinstance(answer, str) else list(answer)
 
 
 def locale_is_loaded(language: Language) -> bool:

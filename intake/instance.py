@@ -1,7 +1,7 @@
 """Creating an instance directory, and reading its secrets back.
 
 Layout (team contract): config.toml, admin-identity.pub, questionnaire.json, secrets/
-(peppers, instance signing key, Flask secret), storage/ and storage/tmp/, sealdrop.db,
+(peppers, instance signing key, Flask secret, staff key), storage/ and storage/tmp/, sealdrop.db,
 tor/. Files 0600, directories 0700.
 """
 
@@ -23,6 +23,7 @@ from crypto.receipts import PEPPER_BYTES, Peppers
 from .config import Config, ConfigError, load_config, render_config
 from .db import make_engine, upgrade_database
 from .questionnaire import DEFAULT_PATH as DEFAULT_QUESTIONNAIRE
+from .staff_key import create_staff_key
 
 
 class InstanceExists(ConfigError):
@@ -83,6 +84,7 @@ def create_instance(
         )
         _write_private(directory / "secrets" / "flask-secret-key", b64encode(os.urandom(32)) + "\n")
         config = load_config(directory)
+        create_staff_key(config.staff_key_path)
         engine = make_engine(config.database_url)
         try:
             upgrade_database(engine)

@@ -40,13 +40,25 @@ BAD_FILENAME = _(
     "A file name could not be accepted. Please rename the file (letters, digits and simple "
     "punctuation) and send it again."
 )
+INVISIBLE_FILENAME = _(
+    "A file name contains invisible or direction-changing characters, which can disguise "
+    "what the file is. Please rename the file with ordinary letters and digits and send it "
+    "again. Nothing was kept."
+)
 INTERRUPTED = _("The upload was interrupted. Nothing was kept. Please try again.")
 STORAGE_FAILED = _(
     "Your submission could not be stored right now. Nothing was kept. Please try again later."
 )
 
 # Receipts and login
-RECEIPT_MALFORMED = _("A receipt is 20 digits, for example 4821 0937 5512 6604 7310.")
+RECEIPT_MALFORMED = _(
+    "A receipt is 24 digits in six groups of four, for example 4821 0937 5512 6604 7310 3637 "
+    "(older receipts have 20 digits)."
+)
+RECEIPT_MISTYPED = _(
+    "This receipt has a typing mistake: one or more digits are wrong or in the wrong order. "
+    "Please check each group of four and try again. Nothing is lost."
+)
 RECEIPT_UNKNOWN = _("No submission matches this receipt. Check the digits and try again.")
 LOGIN_LOCKED = _(
     "Too many wrong receipts were tried on this service recently. Please wait a few minutes "

@@ -5,6 +5,10 @@ part's bytes to a sink (which seals them) as they arrive, and keeps only the sma
 fields in memory, bounded while parsing (the multipart syntax: intake/multipart.py). The
 CSRF token must be the first part, so a forged request is refused before any file byte is
 sealed.
+
+When the token is missing or has expired (Tor Browser's New Identity drops the cookie it
+is checked against), nothing is sealed either, but the text fields are still read, into
+memory only, so the page can show them back (`FormExpired`): a long account is not lost.
 """
 
 from __future__ import annotations
@@ -54,6 +58,14 @@ class UploadRejected(Exception):
         self.message = message
 
 
+class FormExpired(UploadRejected):
+    """The CSRF check failed; `fields` holds what was typed, for this response only."""
+
+    def __init__(self, fields: TextFields) -> None:
+        super().__init__(400, str(messages.CSRF_FAILED))
+        self.fields = fields
+
+
 class FileSink(Protocol):
     """Where file bytes go (the sealing submission writer)."""
 
@@ -69,6 +81,7 @@ class TextFields:
     narrative: str = ""
     answers: dict[str, str | list[str]] = field(default_factory=dict)
     files: int = 0
+    empty_files: int = 0  # files that arrived with 0 bytes (kept, and the source is told)
 
 
 def boundary_of(content_type: str, options: dict[str, str]) -> bytes:
@@ -87,6 +100,11 @@ def check_filename(name: str, limits: Limits) -> str:
         raise UploadRejected(400, str(messages.BAD_FILENAME))
     if any(unicodedata.category(char) in ("Cc", "Cs") for char in name):
         raise UploadRejected(400, str(messages.BAD_FILENAME))
+    # Format controls (U+202E RIGHT-TO-LEFT OVERRIDE, zero-width characters, ...) and line
+    # separators make a name show as something else ("photo\u202egpj.exe" reads
+    # "photoexe.jpg"): refused like the other control characters, with their own message.
+    if any(unicodedata.category(char) in ("Cf", "Zl", "Zp") for char in name):
+        raise UploadRejected(400, str(messages.INVISIBLE_FILENAME))
     return name
 
 
@@ -117,9 +135,11 @@ class _Parser:
         self.fields = TextFields()
         self.total = 0
         self.csrf_ok = False
+        self.csrf_failed = False  # then nothing is sealed, the text is only read back
         self.honeypot = False
         self.part_name: str | None = None
         self.part_is_file = False
+        self.discarding = False
         self.part_size = 0
         self.buffer = bytearray()
         self.buffer_limit = 0
@@ -137,14 +157,20 @@ class _Parser:
 
     def start_field(self, name: str) -> None:
         if not self.csrf_ok and name != CSRF_FIELD:
-            raise UploadRejected(400, str(messages.CSRF_FAILED))
+            self.csrf_failed = True
         self.part_name, self.part_is_file = name, False
         self.buffer_limit = self._field_limit(name)
         self.buffer.clear()
 
     def start_file(self, name: str, filename: str, content_type: str | None) -> None:
         if not self.csrf_ok:
-            raise UploadRejected(400, str(messages.CSRF_FAILED))
+            # Not one byte of a file without a valid token: read past it, keep nothing.
+            self.csrf_failed = True
+            self.part_name, self.part_is_file, self.discarding = None, True, True
+            if filename:
+                self.fields.files += 1  # to say how many must be attached again
+            return
+        self.discarding = False
         if name != FILES_FIELD:
             raise UploadRejected(400, str(messages.MALFORMED_UPLOAD))
         if self.honeypot:
@@ -167,6 +193,8 @@ class _Parser:
         if self.total > self.limits.max_submission_bytes:
             raise UploadRejected(413, str(messages.SUBMISSION_TOO_LARGE))
         if self.part_is_file:
+            if self.discarding:
+                return
             if self.part_name is None:
                 if chunk:
                     raise UploadRejected(400, str(messages.MALFORMED_UPLOAD))
@@ -177,6 +205,8 @@ class _Parser:
             if chunk:
                 self.sink.write(chunk)
             if not more:
+                if self.part_size == 0:
+                    self.fields.empty_files += 1
                 self.sink.end_file()
             return
         self.buffer += chunk
@@ -198,7 +228,13 @@ class _Parser:
         if name == CSRF_FIELD:
             if self.csrf_ok:
                 raise UploadRejected(400, str(messages.MALFORMED_UPLOAD))
-            self.check_csrf(text)  # raises UploadRejected
+            if self.csrf_failed:  # a token after other parts comes too late to count
+                return
+            try:
+                self.check_csrf(text)  # raises UploadRejected
+            except UploadRejected:
+                self.csrf_failed = True
+                return
             self.csrf_ok = True
         elif name == HONEYPOT_FIELD:
             self.honeypot = self.honeypot or bool(text.strip())
@@ -266,8 +302,8 @@ def parse_upload(
         # A body that stops before its closing boundary was cut off (a client gone).
         message = messages.INTERRUPTED if ended else messages.MALFORMED_UPLOAD
         raise UploadRejected(400, str(message)) from exc
-    if not parser.csrf_ok:
-        raise UploadRejected(400, str(messages.CSRF_FAILED))
     if parser.honeypot:
         raise UploadRejected(400, str(messages.REJECTED))
+    if not parser.csrf_ok:
+        raise FormExpired(parser.fields)
     return parser.fields

@@ -40,7 +40,10 @@ ALLOWED_LATIN = (
     "Tor",
     # Tor Browser has no Uyghur or Tibetan interface: its English level name is given too.
     "Safest",
+    "New Identity",
     "onion",
+    # The unit of the size limits, as phones and Tor Browser show it in every language here.
+    "MB",
     # The default instance name (config.toml [site] name).
     "Sealdrop",
 )

@@ -79,7 +79,7 @@ def post_parts(client: FlaskClient, parts: list[Part], path: str = "/submit") ->
 
 def receipt_of(page: bytes) -> str:
     """The receipt shown on the receipt page."""
-    match = re.search(rb'<bdi dir="ltr">([0-9 ]{24})</bdi>', page)
+    match = re.search(rb'<bdi dir="ltr">([0-9 ]{29})</bdi>', page)
     assert match, "no receipt on the page"
     return match.group(1).decode()
 

@@ -35,7 +35,7 @@ settings.register_profile(
 )
 PROOF = settings.get_profile("proof")
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
-RECEIPT = re.compile(r'<bdi dir="ltr">([0-9 ]{24})</bdi>')
+RECEIPT = re.compile(r'<bdi dir="ltr">([0-9 ]{29})</bdi>')
 
 
 @dataclass(frozen=True)

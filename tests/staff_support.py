@@ -16,6 +16,7 @@ from crypto.kdf import Argon2Cost
 from intake.config import load_config
 from intake.db import make_engine, make_sessionmaker
 from intake.staff.accounts import TOTP_INTERVAL, add_account
+from intake.staff_key import load_or_create_staff_key
 
 NEW_PASSWORD = "a long staff passphrase"
 
@@ -39,7 +40,8 @@ def add_staff(instance: Path, name: str, cost: Argon2Cost) -> StaffMember:
     engine = make_engine(config.database_url)
     try:
         with make_sessionmaker(engine)() as db:
-            created = add_account(db, name, cost, __import__("datetime").date.today())
+            key = load_or_create_staff_key(config.staff_key_path)
+            created = add_account(db, key, name, cost, __import__("datetime").date.today())
             db.commit()
     finally:
         engine.dispose()

@@ -132,7 +132,7 @@ def test_a_login_error_is_tied_to_the_receipt_field(client: FlaskClient) -> None
     error_id = field["aria-describedby"]
     match = re.search(rf'<p [^>]*id="{error_id}"[^>]*>([^<]+)</p>', html)
     assert match
-    assert "20" in match.group(1)  # the message explains the 20 digits, in Chinese
+    assert "24" in match.group(1)  # the message explains the 24 digits, in Chinese
     assert re.search(r"[\u4e00-\u9fff]", match.group(1))
 
 

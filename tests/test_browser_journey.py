@@ -127,7 +127,7 @@ def _submit(source: Source, narrative: str, files: list[Path], link: str) -> str
     source.shot("receipt")
     source.check_language(source.tag, source.direction)
     receipt = page.locator("p.receipt bdi").inner_text().strip()
-    assert re.fullmatch(r"\d{4}( \d{4}){4}", receipt), receipt
+    assert re.fullmatch(r"\d{4}( \d{4}){5}", receipt), receipt  # 20 digits + the check group
     return receipt
 
 
@@ -148,7 +148,12 @@ def _come_back(source: Source, receipt: str, link: str, reply: str) -> None:
     source.shot("reply")
     source.check_language(source.tag, source.direction)
     assert page.locator("p.reply-text").inner_text() == reply
-    page.locator("article.reply button[type=submit]").click()
+    assert page.locator("p.reply-day").count() == 1  # the day it was sent
+    page.locator("article.reply a[href*='/delete']").click()  # asks first, on its own page
+    page.wait_for_load_state()
+    source.shot("confirm-delete")
+    assert page.locator("p.reply-text").inner_text() == reply
+    page.locator("button.danger[type=submit]").click()
     page.wait_for_load_state()
     source.shot("reply-deleted")
     assert page.locator("p.reply-text").count() == 0

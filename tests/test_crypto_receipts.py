@@ -26,11 +26,11 @@ def in_script(digits: str, zero: str) -> str:
     return "".join(chr(ord(zero) + int(d)) for d in digits)
 
 
-def test_new_receipts_are_five_groups_of_four_and_differ() -> None:
+def test_new_receipts_are_six_groups_of_four_and_differ() -> None:
     receipts = {new_receipt() for _ in range(200)}
     assert len(receipts) == 200
     for receipt in receipts:
-        assert re.fullmatch(r"\d{4}( \d{4}){4}", receipt)
+        assert re.fullmatch(r"\d{4}( \d{4}){5}", receipt)  # 20 random digits + the check
         assert normalize_receipt(receipt) == receipt.replace(" ", "")
 
 
@@ -67,7 +67,8 @@ def test_what_people_type_normalises_to_the_receipt(typed: str) -> None:
     [
         ("4821 0937 5512 6604", "has 16"),
         ("", "has 0"),
-        ("4821 0937 5512 6604 7310 1", "more"),
+        ("4821 0937 5512 6604 7310 1", "has 21"),
+        ("4821 0937 5512 6604 7310 3637 1", "more"),
         ("4821 0937 5512 6604 731O", "only digits"),  # letter O for zero
         ("abcd efgh ijkl mnop qrst", "only digits"),
         ("4821 0937 5512 6604 7310 🙂", "only digits"),
@@ -101,7 +102,7 @@ def test_normalisation_never_fails_with_anything_but_a_receipt_error(text: str) 
         result = normalize_receipt(text)
     except ReceiptError:
         return
-    assert re.fullmatch(r"[0-9]{20}", result)
+    assert re.fullmatch(r"[0-9]{20}|[0-9]{24}", result)
 
 
 # --- derivation ---------------------------------------------------------------------------

@@ -359,7 +359,7 @@ SAFETY_ADVICE = [
     "position), the date and time, and the phone or camera used. This can point to you.",
     "The original files are stronger evidence, because the same details help us verify them. "
     "Whether you send the originals or copies without this information is your choice.",
-    "After you send, you get a receipt: a number of 20 digits. Keep it secret and safe. It is "
+    "After you send, you get a receipt: a number of 24 digits. Keep it secret and safe. It is "
     "the only way to read our replies or to add more, and nothing else can recover it, not "
     "even us.",
     "We cannot give emergency help. If you are in danger now, look after your own safety first.",

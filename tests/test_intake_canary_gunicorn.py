@@ -157,6 +157,36 @@ def test_a_canary_never_reaches_the_disk_but_is_sealed_inside(
     assert seen["file"][1] == bytes(content)
 
 
+def test_an_expired_form_shows_the_canary_back_and_writes_it_nowhere(
+    server: Gunicorn, instance: Path, tmp_path: Path, database_url: str | None
+) -> None:
+    """After New Identity the form comes back with what was typed: in that response only,
+    never on disk (not in the database, the storage, gunicorn's temp files or a log)."""
+    canary = f"CANARY-{secrets.token_hex(8)}-秘密"
+    fresh = requests.Session()  # no CSRF cookie: Tor Browser's New Identity
+    fields = [
+        ("csrf_token", (None, "IjEyMyI.expired.token")),
+        ("website", (None, "")),
+        ("narrative", (None, f"A long account. {canary} The end.")),
+        ("q_when", (None, f"March {canary}")),
+        ("files", (f"{canary}.mp4", canary.encode() * 50_000, "video/mp4")),
+    ]
+    response = fresh.post(server.url + "/submit", files=fields, timeout=60)
+    assert response.status_code == 400
+    assert f"A long account. {canary} The end." in response.text  # shown back
+    assert f'value="March {canary}"' in response.text
+    assert f"{canary}.mp4" not in response.text  # a file cannot be given back
+    roots = [instance, tmp_path]  # tmp_path holds gunicorn's temp folder and its log
+    pg_data = os.environ.get("SEALDROP_TEST_PG_DATA")
+    if database_url and pg_data:
+        roots.append(Path(pg_data))
+    needles = _forms(canary)
+    assert _files_containing(roots, needles) == []
+    server.stop()  # logs flushed, database closed
+    assert _files_containing(roots, needles) == []
+    assert [p for p in load_config(instance).storage_dir.iterdir() if p.is_file()] == []
+
+
 def test_a_client_vanishing_mid_upload_leaves_nothing(
     server: Gunicorn, instance: Path, tmp_path: Path
 ) -> None:

@@ -145,7 +145,7 @@ BAD_RECEIPTS = {
 def test_malformed_receipts_are_refused(app: Flask, client: FlaskClient, typed: str):
     response = login(client, typed)
     assert response.status_code == 400
-    assert b"A receipt is 20 digits" in response.data
+    assert b"A receipt is 24 digits" in response.data
     assert stored(app).sessions == 0
     assert _cookie(client) is None
 

@@ -57,7 +57,7 @@ def test_a_submission_is_sealed_to_the_admin_key(app: Flask, client: FlaskClient
     response = post_parts(client, parts)
     assert response.status_code == 200
     receipt = receipt_of(response.data)
-    assert len(receipt.replace(" ", "")) == 20
+    assert len(receipt.replace(" ", "")) == 24
     now = stored(app)
     assert (now.sources, now.envelopes, now.tmp_files) == (1, 3, [])
     opened = open_envelopes(app, Opener([admin_keys.recipient]))
@@ -132,7 +132,7 @@ def test_csrf_is_required_before_anything_is_sealed(app: Flask, client: FlaskCli
     parts = submission_parts(csrf_token(client), files=[(b"a.jpg", b"y" * 5000)])
     response = post_parts(client, mangle(parts))
     assert response.status_code == 400
-    assert b"form has expired" in response.data
+    assert b"Nothing was sent: this form had expired" in response.data
     assert nothing_stored(app)
 
 

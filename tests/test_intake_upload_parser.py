@@ -73,7 +73,9 @@ def _parse(body: bytes, sizes: list[int]) -> tuple[object, Collect]:
 
 
 names = st.text(
-    alphabet=st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters='/\\"'),
+    alphabet=st.characters(
+        blacklist_categories=("Cc", "Cs", "Cf", "Zl", "Zp"), blacklist_characters='/\\"'
+    ),
     min_size=1,
     max_size=40,
 ).filter(lambda n: n not in (".", ".."))

@@ -16,6 +16,7 @@ from intake.config import load_config
 from intake.db import make_engine, make_sessionmaker
 from intake.models import StaffAccount, StaffAudit
 from intake.staff.accounts import password_matches
+from intake.staff_key import load_staff_key
 
 
 def _accounts(instance: Path) -> list[StaffAccount]:
@@ -39,7 +40,10 @@ def test_add_prints_a_strong_one_time_password_and_a_totp_uri(instance: Path, ar
     (account,) = _accounts(instance)
     assert account.name == "amina"
     assert account.must_change_password
-    assert account.totp_secret == totp.secret
+    # Stored sealed under the staff key file, which a copy of the database lacks.
+    assert totp.secret not in account.totp_secret
+    key = load_staff_key(load_config(instance).staff_key_path)
+    assert key.open("amina", account.totp_secret) == totp.secret
     assert password not in account.password_hash
     assert account.password_hash.startswith("$argon2id$")
     # The hash carries the instance's Argon2id cost (the test cost here).

@@ -1,4 +1,4 @@
-"""The intake's tables: sources, envelopes, replies, source sessions; staff accounts and audit."""
+"""The intake's tables: sources, envelopes, replies, source sessions; staff tables."""
 
 from .base import Base
 from .envelope import EXPORTED, PENDING, Envelope
@@ -7,6 +7,7 @@ from .source import Source
 from .source_session import SourceSession
 from .staff_account import StaffAccount
 from .staff_audit import StaffAudit
+from .staff_login_throttle import StaffLoginThrottle
 
 __all__ = [
     "EXPORTED",
@@ -18,4 +19,5 @@ __all__ = [
     "SourceSession",
     "StaffAccount",
     "StaffAudit",
+    "StaffLoginThrottle",
 ]

@@ -1,4 +1,4 @@
-"""A staff account of the staff app: password hash, TOTP secret, login throttle state."""
+"""A staff account of the staff app: password hash, sealed TOTP secret."""
 
 from __future__ import annotations
 
@@ -18,12 +18,11 @@ class StaffAccount(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))  # Argon2id, libsodium's str format
-    totp_secret: Mapped[str] = mapped_column(String(64))  # base32
+    # Sealed under the staff key file (intake/staff_key.py), never in the clear.
+    totp_secret: Mapped[str] = mapped_column(String(255))
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
     # Changed on logout and password change: every cookie carrying the old one is dead.
     session_nonce: Mapped[str] = mapped_column(String(32))
     # The last TOTP time step accepted: a code is never accepted twice.
     last_totp_step: Mapped[int] = mapped_column(BigInteger, default=0)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[int] = mapped_column(BigInteger, default=0)  # unix seconds
     created_day: Mapped[datetime.date] = mapped_column(Date)

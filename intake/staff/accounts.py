@@ -1,26 +1,31 @@
 """Staff accounts: creation with a one-time password and a TOTP secret, removal, listing,
 and the login check (Argon2id password + a TOTP code never accepted twice, throttled per
-account with a doubling backoff; no IP address is ever used or kept)."""
+name tried with a doubling backoff; no IP address is ever used or kept)."""
 
 from __future__ import annotations
 
 import datetime
 import functools
+import logging
 import re
 import secrets
 import time
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 import nacl.exceptions
 import pyotp
 from nacl import pwhash
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from crypto.kdf import Argon2Cost
 
-from ..models import StaffAccount
+from ..models import StaffAccount, StaffLoginThrottle
+from ..staff_key import SEALED_PREFIX, StaffKey, StaffKeyError
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # No look-alikes (0/o, 1/l/i): the password is read from a terminal and typed.
@@ -32,6 +37,8 @@ FREE_FAILURES = 3  # then the account waits 2, 4, 8 ... seconds, up to the maxim
 TOTP_INTERVAL = 30
 TOTP_WINDOW = 1  # the code before and after the current one, for clock drift
 ISSUER = "Sealdrop"
+log = logging.getLogger("intake.staff")
+PURGE_AFTER_DAYS = 2  # throttle rows of names not tried since, and not waiting, go
 
 
 class AccountError(ValueError):
@@ -80,7 +87,12 @@ class NewAccount:
 
 
 def add_account(
-    db: Session, name: str, cost: Argon2Cost, today: datetime.date, issuer: str = ISSUER
+    db: Session,
+    key: StaffKey,
+    name: str,
+    cost: Argon2Cost,
+    today: datetime.date,
+    issuer: str = ISSUER,
 ) -> NewAccount:
     """Create an account that must change its one-time password at first login."""
     if not NAME.fullmatch(name):
@@ -95,12 +107,10 @@ def add_account(
         StaffAccount(
             name=name,
             password_hash=hash_password(password, cost),
-            totp_secret=secret,
+            totp_secret=key.seal(name, secret),
             must_change_password=True,
             session_nonce=secrets.token_hex(16),
             last_totp_step=0,
-            failed_logins=0,
-            locked_until=0,
             created_day=today,
         )
     )
@@ -145,17 +155,20 @@ def _dummy_hash(cost: Argon2Cost) -> str:
     return hash_password(secrets.token_hex(16), cost)
 
 
-def _totp_step(secret: str, code: str, now: float, last_step: int) -> tuple[bool, int]:
-    """(matched, step) for a code within the drift window; step > last_step to be new."""
+_DUMMY_SECRET = pyotp.random_base32()  # its codes are computed, and never compared true
+
+
+def _totp_step(secret: str, code: str, now: float) -> tuple[bool, int]:
+    """(matched, step) for a code within the drift window."""
     code = code.strip().replace(" ", "")
-    if not (code.isascii() and code.isdigit() and len(code) == 6):
-        return False, 0
+    well_formed = code.isascii() and code.isdigit() and len(code) == 6
     totp = pyotp.TOTP(secret, interval=TOTP_INTERVAL)
     current = int(now) // TOTP_INTERVAL
+    matched = 0
     for step in range(current - TOTP_WINDOW, current + TOTP_WINDOW + 1):
-        if secrets.compare_digest(totp.at(step * TOTP_INTERVAL), code):
-            return True, step
-    return False, 0
+        if secrets.compare_digest(totp.at(step * TOTP_INTERVAL), code) and well_formed:
+            matched = step
+    return matched != 0, matched
 
 
 def _backoff(failures: int, max_seconds: int) -> int:
@@ -164,8 +177,89 @@ def _backoff(failures: int, max_seconds: int) -> int:
     return int(min(max_seconds, 2 ** min(failures - FREE_FAILURES, 30)))
 
 
+def _insert_ignoring_duplicates(db: Session, values: dict[str, object]) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING, in the dialect at hand."""
+    if db.get_bind().dialect.name == "postgresql":
+        statement: Any = postgresql_insert(StaffLoginThrottle).values(**values)
+    else:
+        statement = sqlite_insert(StaffLoginThrottle).values(**values)
+    db.execute(statement.on_conflict_do_nothing(index_elements=["name_tag"]))
+
+
+def _reserve_attempt(
+    db: Session, tag: str, now: float, today: datetime.date, max_backoff_seconds: int
+) -> int:
+    """Count this attempt as a failure before checking it, or return the seconds to wait.
+
+    Counting first, in one conditional UPDATE, is what makes the throttle hold under
+    parallel requests: each attempt gets its own number, and past the free failures it
+    sets the wait before anyone can check a password. Success sets the count back to 0.
+    Committed at once: no lock is held while Argon2id runs.
+    """
+    seconds = int(now)
+    db.execute(
+        delete(StaffLoginThrottle).where(
+            StaffLoginThrottle.day < today - datetime.timedelta(days=PURGE_AFTER_DAYS),
+            StaffLoginThrottle.locked_until <= seconds,
+        )
+    )
+    _insert_ignoring_duplicates(
+        db, {"name_tag": tag, "failures": 0, "locked_until": 0, "day": today}
+    )
+    counted = db.execute(
+        update(StaffLoginThrottle)
+        .where(StaffLoginThrottle.name_tag == tag, StaffLoginThrottle.locked_until <= seconds)
+        .values(failures=StaffLoginThrottle.failures + 1, day=today)
+        .returning(StaffLoginThrottle.failures)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    if counted is None:
+        until = db.scalar(
+            select(StaffLoginThrottle.locked_until).where(StaffLoginThrottle.name_tag == tag)
+        )
+        db.commit()
+        return max(1, int((until or seconds) - now) + 1)
+    wait = _backoff(counted, max_backoff_seconds)
+    if wait:
+        db.execute(
+            update(StaffLoginThrottle)
+            .where(StaffLoginThrottle.name_tag == tag)
+            .values(locked_until=seconds + wait)
+            .execution_options(synchronize_session=False)
+        )
+    db.commit()
+    return 0
+
+
+def _use_step(db: Session, account: StaffAccount, step: int) -> bool:
+    """Move the account's last step forward to `step`, unless a login got there first.
+
+    A compare-and-set in the database: of parallel logins with one code, exactly one
+    sees its UPDATE change a row (PostgreSQL re-checks the WHERE after the row lock;
+    SQLite serialises writers).
+    """
+    result = db.execute(
+        update(StaffAccount)
+        .where(StaffAccount.id == account.id, StaffAccount.last_totp_step < step)
+        .values(last_totp_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    db.expire(account, ["last_totp_step"])
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def _totp_secret(key: StaffKey, account: StaffAccount) -> str:
+    """The account's TOTP secret; one still in the clear (an older instance) is sealed now."""
+    if account.totp_secret.startswith(SEALED_PREFIX):
+        return key.open(account.name, account.totp_secret)
+    secret = account.totp_secret
+    account.totp_secret = key.seal(account.name, secret)
+    return secret
+
+
 def check_login(
     db: Session,
+    key: StaffKey,
     name: str,
     password: str,
     code: str,
@@ -173,27 +267,42 @@ def check_login(
     max_backoff_seconds: int,
     now: float | None = None,
 ) -> LoginResult:
-    """Check a login and record its effect on the account (the caller commits)."""
+    """Check a login; throttle state is committed here, the caller commits the rest.
+
+    A name without an account goes through the same steps as a real one (the throttle,
+    an Argon2id check against a dummy hash, the TOTP computation), so neither the answer
+    nor the throttling tells whether a name exists.
+    """
     now = time.time() if now is None else now
-    account = db.scalar(select(StaffAccount).where(StaffAccount.name == name[:64]))
+    today = datetime.datetime.fromtimestamp(now, datetime.UTC).date()
+    name = name[:64]
+    wait = _reserve_attempt(db, key.name_tag(name), now, today, max_backoff_seconds)
+    if wait:
+        return LoginResult(LoginOutcome.THROTTLED, retry_after=wait)
+    account = db.scalar(select(StaffAccount).where(StaffAccount.name == name))
     if account is None:
         password_matches(_dummy_hash(cost), password)
+        _totp_step(_DUMMY_SECRET, code, now)
         return LoginResult(LoginOutcome.WRONG)
-    if account.locked_until > now:
-        return LoginResult(LoginOutcome.THROTTLED, retry_after=int(account.locked_until - now) + 1)
     password_ok = password_matches(account.password_hash, password)
-    code_ok, step = _totp_step(account.totp_secret, code, now, account.last_totp_step)
-    if password_ok and code_ok and step > account.last_totp_step:
-        account.last_totp_step = step
-        account.failed_logins = 0
-        account.locked_until = 0
-        return LoginResult(LoginOutcome.OK, account)
-    account.failed_logins += 1
-    wait = _backoff(account.failed_logins, max_backoff_seconds)
-    account.locked_until = int(now) + wait if wait else 0
-    if password_ok and code_ok:
-        return LoginResult(LoginOutcome.REPLAYED)
-    return LoginResult(LoginOutcome.WRONG)
+    try:
+        secret = _totp_secret(key, account)
+    except StaffKeyError:
+        # Fail closed: a lost or replaced key file, or a secret moved between accounts.
+        log.error("the TOTP secret of a staff account does not open with secrets/staff-key")
+        return LoginResult(LoginOutcome.WRONG, account)
+    code_ok, step = _totp_step(secret, code, now)
+    if not (password_ok and code_ok):
+        return LoginResult(LoginOutcome.WRONG, account)
+    if not _use_step(db, account, step):
+        return LoginResult(LoginOutcome.REPLAYED, account)
+    db.execute(
+        update(StaffLoginThrottle)
+        .where(StaffLoginThrottle.name_tag == key.name_tag(name))
+        .values(failures=0, locked_until=0)
+        .execution_options(synchronize_session=False)
+    )
+    return LoginResult(LoginOutcome.OK, account)
 
 
 def change_password(account: StaffAccount, new_password: str, cost: Argon2Cost) -> None:

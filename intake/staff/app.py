@@ -23,10 +23,11 @@ from ..config import Config
 from ..db import make_engine, make_sessionmaker
 from ..instance import load_admin_identity, load_flask_secret, load_instance_signing_key
 from ..login_guard import DerivationGate
+from ..staff_key import load_or_create_staff_key, seal_plaintext_secrets
 from ..startup import upgrade_database_if_reachable
 from ..storage import EnvelopeStore
 from ..transfer.reply_import import MAX_REPLY_BUNDLE_BYTES
-from . import views
+from . import i18n, messages, views
 from .form_parser import ScannedFormDataParser
 from .state import EXTENSION, StaffState, close_db, staff_state
 
@@ -59,7 +60,11 @@ def _staff_secret(config: Config) -> bytes:
 
 def _load_state(config: Config) -> StaffState:
     engine = make_engine(config.database_url)
-    if not upgrade_database_if_reachable(engine):
+    staff_key = load_or_create_staff_key(config.staff_key_path)
+    if upgrade_database_if_reachable(engine):
+        with make_sessionmaker(engine)() as session:
+            seal_plaintext_secrets(session, staff_key)
+    else:
         log.error("database unreachable at start: pages that need it answer 503 until it is back")
     signer = None
     try:
@@ -76,6 +81,7 @@ def _load_state(config: Config) -> StaffState:
         gate=DerivationGate(
             config.login.max_concurrent_derivations, config.login.derivation_wait_seconds
         ),
+        staff_key=staff_key,
     )
 
 
@@ -84,24 +90,25 @@ def _offline_gate() -> tuple[str, int] | None:
     if request.endpoint == "stylesheet" or staff_state().signer is not None:
         return None
     return render_template(
-        "staff/message.html",
-        title="Offline",
-        message="The admin identity of this instance is missing or damaged; see the server log.",
+        "staff/message.html", title=messages.OFFLINE_TITLE, message=messages.OFFLINE_TEXT
     ), 503
 
 
 def _error_page(exc: HTTPException) -> tuple[str, int]:
     status = exc.code or 500
+    general = 400 if status < 500 else 500
+    title = messages.ERROR_TITLES.get(status, messages.ERROR_TITLES[general])
     if status == 413:
-        message = "The file is too large for a reply bundle or an ack. Nothing was changed."
+        message = messages.TOO_LARGE
     else:
-        message = exc.description or "Something went wrong."
-    return render_template("staff/message.html", title=exc.name, message=message), status
+        message = messages.ERROR_TEXTS.get(status, messages.ERROR_TEXTS[general])
+    return render_template("staff/message.html", title=title, message=message), status
 
 
-def _csrf_error(exc: CSRFError) -> tuple[str, int]:
-    message = "The form expired or did not come from this site. Go back, reload, try again."
-    return render_template("staff/message.html", title="Form expired", message=message), 400
+def _csrf_error(_exc: CSRFError) -> tuple[str, int]:
+    return render_template(
+        "staff/message.html", title=messages.FORM_EXPIRED_TITLE, message=messages.FORM_EXPIRED
+    ), 400
 
 
 def create_staff_app(config: Config) -> Flask:
@@ -117,6 +124,7 @@ def create_staff_app(config: Config) -> Flask:
     )
     app.extensions[EXTENSION] = _load_state(config)
     hostguard.init_app(app)  # the staff onion's own host only; first of all hooks
+    i18n.init_app(app)
     css = STYLESHEET.read_bytes()
     app.add_url_rule("/staff/style.css", "stylesheet", lambda: Response(css, mimetype="text/css"))
     app.add_url_rule("/", "root", lambda: redirect(url_for("staff.index"), 303))

@@ -11,6 +11,7 @@ import click
 
 from ..cli_options import CONTEXT, instance_option
 from ..config import ConfigError
+from ..staff_key import StaffKeyError, load_or_create_staff_key, seal_plaintext_secrets
 from ..terminal_qr import terminal_qr
 from ..transfer import OPERATOR, record_action
 from ..transfer.instance_access import open_instance, utc_today
@@ -36,10 +37,12 @@ def add_command(instance: Path, name: str) -> None:
         with open_instance(instance) as access:
             site = access.config.site.name or "Sealdrop"
             cost = access.config.receipt_cost
-            created = add_account(access.db, name, cost, utc_today(), issuer=site)
+            key = load_or_create_staff_key(access.config.staff_key_path)
+            seal_plaintext_secrets(access.db, key)
+            created = add_account(access.db, key, name, cost, utc_today(), issuer=site)
             record_action(access.db, OPERATOR, "staff-add", f"account {name}", utc_today())
             access.db.commit()
-    except (ConfigError, AccountError) as exc:
+    except (ConfigError, AccountError, StaffKeyError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Staff account {name!r} created. Shown once; give it over a safe channel:")
     click.echo(f"One-time password: {created.password}")

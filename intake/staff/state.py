@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..config import Config
 from ..login_guard import DerivationGate
+from ..staff_key import StaffKey
 from ..storage import EnvelopeStore
 
 EXTENSION = "sealdrop_staff"
@@ -27,6 +28,7 @@ class StaffState:
     signing_key: SigningKey  # the instance key: signs export manifests
     signer: VerifyKey | None  # the admin key: replies and acks must carry its signature
     gate: DerivationGate  # bounds concurrent Argon2id password checks (memory)
+    staff_key: StaffKey  # opens TOTP secrets; from a file, never the database
 
 
 def staff_state() -> StaffState:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import Blueprint, Response, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext, ngettext
 from werkzeug.datastructures import FileStorage
 
 from ..login_guard import Busy
@@ -17,9 +18,13 @@ from ..transfer.audit import recent_actions
 from ..transfer.export import mark_exported, plan_export, stream_bundle
 from ..transfer.reply_import import import_replies
 from ..transfer.summary import human_size, summarize
+from . import messages
 from .accounts import (
+    MAX_PASSWORD_CHARS,
+    MIN_PASSWORD_CHARS,
     AccountError,
     LoginOutcome,
+    LoginResult,
     change_password,
     check_login,
     end_sessions,
@@ -30,10 +35,10 @@ from .state import db, staff_state
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
-WRONG_LOGIN = "Login failed: the name, the password or the code is wrong."
-REPLAYED_CODE = "That code was already used. Wait for the next code and try again."
-BUSY = "The server is busy checking other logins. Try again in a moment."
-THROTTLED = "Too many failed attempts for this account. Try again in {seconds} seconds."
+WRONG_LOGIN = messages.WRONG_LOGIN
+REPLAYED_CODE = messages.REPLAYED_CODE
+BUSY = messages.BUSY
+UNKNOWN_NAME = "(a name no account has)"  # the audit's actor; shown translated
 
 
 def today() -> datetime.date:
@@ -41,8 +46,14 @@ def today() -> datetime.date:
     return datetime.datetime.now(datetime.UTC).date()
 
 
-def dashboard(notice: str | None = None, error: str | None = None, status: int = 200) -> Any:
-    """The main page, with the outcome of the last action."""
+def dashboard(
+    notice: str | None = None,
+    error: str | None = None,
+    status: int = 200,
+    error_detail: str | None = None,
+) -> Any:
+    """The main page, with the outcome of the last action (a detail from the transfer code
+    is shown as it is, in English: it names files and counts)."""
     summary = summarize(db())
     return render_template(
         "staff/dashboard.html",
@@ -52,6 +63,7 @@ def dashboard(notice: str | None = None, error: str | None = None, status: int =
         actions=recent_actions(db(), 20),
         notice=notice,
         error=error,
+        error_detail=error_detail,
     ), status
 
 
@@ -74,6 +86,7 @@ def login() -> Any:
         with st.gate.slot():  # each check holds an Argon2id computation's memory
             result = check_login(
                 db(),
+                st.staff_key,
                 request.form.get("name", ""),
                 request.form.get("password", ""),
                 request.form.get("code", ""),
@@ -81,20 +94,32 @@ def login() -> Any:
                 st.config.login.max_backoff_seconds,
             )
     except Busy:
-        return render_template("staff/login.html", error=BUSY), 503
+        return render_template("staff/login.html", error=str(BUSY)), 503
     if result.outcome is LoginOutcome.OK and result.account is not None:
         record_action(db(), result.account.name, "login", "", today())
         db().commit()
         start_session(result.account)
         return redirect(url_for("staff.index"), 303)
-    messages = {
-        LoginOutcome.WRONG: WRONG_LOGIN,
-        LoginOutcome.REPLAYED: REPLAYED_CODE,
-        LoginOutcome.THROTTLED: THROTTLED.format(seconds=result.retry_after),
+    _audit_failed_login(result)
+    db().commit()
+    shown = {
+        LoginOutcome.WRONG: str(WRONG_LOGIN),
+        LoginOutcome.REPLAYED: str(REPLAYED_CODE),
+        LoginOutcome.THROTTLED: gettext(messages.THROTTLED_TEXT, seconds=result.retry_after),
     }
-    db().commit()  # the failure counter and backoff
     status = 429 if result.outcome is LoginOutcome.THROTTLED else 401
-    return render_template("staff/login.html", error=messages[result.outcome]), status
+    return render_template("staff/login.html", error=shown[result.outcome]), status
+
+
+def _audit_failed_login(result: LoginResult) -> None:
+    """Failed and replayed logins go to the audit, by day; a name no account has is not kept
+    (it may be a password typed in the wrong field). Throttled attempts cost the server
+    nothing and are not recorded one by one."""
+    actor = result.account.name if result.account is not None else UNKNOWN_NAME
+    if result.outcome is LoginOutcome.REPLAYED:
+        record_action(db(), actor, "login-replayed", "right password, a code already used", today())
+    elif result.outcome is LoginOutcome.WRONG:
+        record_action(db(), actor, "login-failed", "wrong name, password or code", today())
 
 
 @bp.post("/logout")
@@ -119,14 +144,17 @@ def password() -> Any:
     new, again = request.form.get("new_password", ""), request.form.get("new_password_again", "")
     error = None
     if not password_matches(account.password_hash, request.form.get("current_password", "")):
-        error = "The current password is wrong."
+        error = str(messages.CURRENT_PASSWORD_WRONG)
     elif new != again:
-        error = "The two new passwords differ."
+        error = str(messages.PASSWORDS_DIFFER)
     else:
         try:
             change_password(account, new, staff_state().config.receipt_cost)
-        except AccountError as exc:
-            error = str(exc).capitalize() + "."
+        except AccountError:
+            if MIN_PASSWORD_CHARS <= len(new) <= MAX_PASSWORD_CHARS:
+                error = str(messages.PASSWORD_UNCHANGED)
+            else:
+                error = gettext(messages.PASSWORD_TOO_SHORT_TEXT, count=MIN_PASSWORD_CHARS)
     if error:
         return render_template("staff/password.html", account=account, error=error), 400
     record_action(db(), account.name, "password-change", "", today())
@@ -144,7 +172,7 @@ def export() -> Any:
     day = today()
     plan = plan_export(db(), st.store, st.config.instance_id, st.signing_key, day, include)
     if not plan.envelope_ids:
-        return dashboard(notice="Nothing to download: no pending envelopes.")
+        return dashboard(notice=str(messages.NOTHING_TO_EXPORT))
     name = g.staff.name
     ids = plan.envelope_ids
     sessions = st.sessions
@@ -184,21 +212,25 @@ def upload_replies() -> Any:
     st = staff_state()
     file = _uploaded("bundle")
     if file is None:
-        return dashboard(error="Choose a reply bundle file to upload.", status=400)
+        return dashboard(error=str(messages.CHOOSE_REPLY_BUNDLE), status=400)
     if st.signer is None:  # pragma: no cover - the offline gate answers 503 first
-        return dashboard(error="The admin identity is missing.", status=503)
+        return dashboard(error=str(messages.NO_ADMIN_IDENTITY), status=503)
     try:
         result = import_replies(db(), file.stream, st.signer, st.config.instance_id, today())
     except TransferError as exc:
-        return dashboard(error=str(exc), status=400)
+        return dashboard(error=str(messages.REPLIES_REFUSED), status=400, error_detail=str(exc))
     record_action(
         db(), g.staff.name, "import-replies", f"{result.added} new of {result.total}", today()
     )
     db().commit()
     if result.added == 0 and result.total:
-        notice = f"Nothing new: all {result.total} reply(ies) were already stored."
+        notice = ngettext(
+            "Nothing new: the reply was already stored.",
+            "Nothing new: all %(num)d replies were already stored.",
+            result.total,
+        )
     else:
-        notice = f"Stored {result.added} new reply(ies)."
+        notice = ngettext("Stored %(num)d new reply.", "Stored %(num)d new replies.", result.added)
     return dashboard(notice=notice)
 
 
@@ -209,23 +241,32 @@ def upload_ack() -> Any:
     st = staff_state()
     file = _uploaded("ack")
     if file is None:
-        return dashboard(error="Choose an ack file to upload.", status=400)
+        return dashboard(error=str(messages.CHOOSE_ACK), status=400)
     if st.signer is None:  # pragma: no cover - the offline gate answers 503 first
-        return dashboard(error="The admin identity is missing.", status=503)
+        return dashboard(error=str(messages.NO_ADMIN_IDENTITY), status=503)
     data = file.stream.read(MAX_ACK_BYTES + 1)
     try:
         result = apply_ack(db(), st.store, data, st.signer, st.config.instance_id)
     except TransferError as exc:
-        return dashboard(error=str(exc), status=400)
+        return dashboard(error=str(messages.ACK_REFUSED), status=400, error_detail=str(exc))
     detail = (
         f"{len(result.deleted)} deleted, {len(result.already_gone)} already gone, "
         f"{len(result.not_exported)} never exported"
     )
     record_action(db(), g.staff.name, "apply-ack", detail, today())
     db().commit()
-    notice = (
-        f"Deleted {len(result.deleted)} envelope(s); {len(result.already_gone)} were already gone."
+    notice = ngettext(
+        "Deleted %(num)d envelope; %(gone)d were already gone.",
+        "Deleted %(num)d envelopes; %(gone)d were already gone.",
+        len(result.deleted),
+        gone=len(result.already_gone),
     )
     if result.not_exported:
-        notice += f" Kept {len(result.not_exported)} the ack lists but this server never exported."
+        notice += " " + ngettext(
+            "Kept %(num)d envelope the ack lists but this server never exported: the next "
+            "export carries it.",
+            "Kept %(num)d envelopes the ack lists but this server never exported: the next "
+            "export carries them.",
+            len(result.not_exported),
+        )
     return dashboard(notice=notice)

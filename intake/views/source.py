@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug import Response
 
 from crypto.errors import ReceiptError
+from crypto.receipt_check import ReceiptMistyped
 from crypto.receipts import normalize_receipt
 
 from .. import messages
@@ -39,6 +40,9 @@ def login() -> ResponseReturnValue:
         if len(typed) > MAX_RECEIPT_INPUT:
             raise ReceiptError("too long")
         receipt = normalize_receipt(typed)
+    except ReceiptMistyped:
+        # Checked before any look-up: costs no derivation, counts as no failed login.
+        return _login_page(400, str(messages.RECEIPT_MISTYPED))
     except ReceiptError:
         return _login_page(400, str(messages.RECEIPT_MALFORMED))
     if app_state.limiter.retry_after() > 0:
@@ -81,9 +85,26 @@ def home() -> ResponseReturnValue:
         "source.html",
         replies=replies,
         sent=request.args.get("sent") == "1",
+        empty_files=request.args.get("empty", type=int, default=0),
         deleted=request.args.get("deleted") == "1",
         limits=app_state.config.limits,
     )
+
+
+@bp.get("/source/replies/<reply_id>/delete")
+def confirm_delete(reply_id: str) -> ResponseReturnValue:
+    """Ask before deleting, on a page of its own (no script: a second form)."""
+    app_state = state()
+    secret = load_session(db(), request.cookies.get(COOKIE_NAME))
+    if secret is None:
+        return _to_login()
+    replies = replies_for_source(
+        db(), secret.source_id, secret.reply_key, app_state.signer, app_state.config.instance_id
+    )
+    reply = next((r for r in replies if r.id == reply_id[:64]), None)
+    if reply is None:
+        return redirect(url_for("source.home"), code=303)
+    return render_template("confirm_delete.html", reply=reply)
 
 
 @bp.post("/source/replies/<reply_id>/delete")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import IO, cast
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import validate_csrf
 from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
@@ -21,7 +22,14 @@ from ..login_guard import Busy
 from ..source_sessions import COOKIE_NAME, load_session
 from ..state import db, state, today
 from ..submission import SourceIdentity, SubmissionWriter
-from ..upload import UploadRejected, boundary_of, parse_upload
+from ..upload import (
+    FileSink,
+    FormExpired,
+    TextFields,
+    UploadRejected,
+    boundary_of,
+    parse_upload,
+)
 
 bp = Blueprint("submit", __name__)
 log = logging.getLogger("intake")
@@ -90,6 +98,89 @@ def _new_source() -> SourceIdentity:
     )
 
 
+def _form_again(fields: TextFields, first: bool) -> ResponseReturnValue:
+    """The form again, filled with what was typed (held for this response only), saying
+    that nothing was sent. Not for a cross-site post: another site must not be able to
+    fill this form for a source."""
+    if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+        return error_page(400, str(messages.CSRF_FAILED))
+    app_state = state()
+    common = {
+        "typed": fields,
+        "expired": True,
+        "limits": app_state.config.limits,
+    }
+    if first:
+        page = render_template(
+            "index.html",
+            questionnaire=app_state.questionnaire,
+            site=app_state.config.site,
+            **common,
+        )
+    else:
+        page = render_template("source.html", replies=None, sent=False, deleted=False, **common)
+    return page, 400
+
+
+def _read_form(
+    check_csrf: Callable[[str], None], sink: FileSink, require_narrative: bool
+) -> TextFields:
+    """The request body through the streaming parser (request.max_content_length is set)."""
+    app_state = state()
+    assert app_state.questionnaire is not None
+    mimetype, options = parse_options_header(request.headers.get("Content-Type", ""))
+    return parse_upload(
+        cast(
+            IO[bytes],
+            _ClientBody(request.environ, request.content_length, request.max_content_length or 0),
+        ),
+        boundary_of(mimetype, options),
+        app_state.config.limits,
+        app_state.questionnaire,
+        check_csrf,
+        sink,
+        require_narrative=require_narrative,
+    )
+
+
+class _NoSession:
+    """Where files would go without a session: nowhere (the parser never gets this far,
+    since no CSRF check passes; this refuses if it ever did)."""
+
+    def start_file(self, filename: str, content_type: str) -> None:
+        raise UploadRejected(403, str(messages.SESSION_ENDED))
+
+    def write(self, data: bytes) -> None:
+        raise UploadRejected(403, str(messages.SESSION_ENDED))
+
+    def end_file(self) -> None:
+        raise UploadRejected(403, str(messages.SESSION_ENDED))
+
+
+def _never_valid(_token: str) -> None:
+    raise UploadRejected(403, str(messages.SESSION_ENDED))
+
+
+def _session_ended() -> ResponseReturnValue:
+    """A follow-up after the session ended (New Identity, expiry): nothing is sent, but the
+    message typed is shown back to copy, read into memory for this response only."""
+    app_state = state()
+    if app_state.questionnaire is None:  # offline; the gate answers first
+        return error_page(503)
+    typed = None
+    same_site = request.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none")
+    limit = app_state.config.limits.max_submission_bytes + ENVELOPE_SLACK
+    request.max_content_length = limit
+    if same_site and (request.content_length or 0) <= limit:
+        try:
+            _read_form(_never_valid, _NoSession(), require_narrative=False)
+        except FormExpired as exc:
+            typed = exc.fields
+        except UploadRejected:
+            typed = None
+    return render_template("session_ended.html", typed=typed), 403
+
+
 def _handle(writer: SubmissionWriter, first: bool) -> ResponseReturnValue | None:
     """Parse, seal and commit; returns an error response, or None when stored."""
     app_state = state()
@@ -104,22 +195,7 @@ def _handle(writer: SubmissionWriter, first: bool) -> ResponseReturnValue | None
         # Refused before reading a byte if it cannot fit above the free-space reserve
         # (a chunked upload has no length: the store checks again while it streams).
         app_state.store.ensure_space(length)
-        mimetype, options = parse_options_header(request.headers.get("Content-Type", ""))
-        boundary = boundary_of(mimetype, options)
-        fields = parse_upload(
-            cast(
-                IO[bytes],
-                _ClientBody(
-                    request.environ, request.content_length, request.max_content_length or 0
-                ),
-            ),
-            boundary,
-            limits,
-            app_state.questionnaire,
-            _check_csrf,
-            writer,
-            require_narrative=first,
-        )
+        fields = _read_form(_check_csrf, writer, require_narrative=first)
         narrative = fields.narrative.strip()
         if first and not narrative:
             raise UploadRejected(400, str(messages.NARRATIVE_REQUIRED))
@@ -128,6 +204,10 @@ def _handle(writer: SubmissionWriter, first: bool) -> ResponseReturnValue | None
         if narrative or fields.answers:
             writer.seal_message(fields.narrative, fields.answers)
         writer.commit(db())
+        g.empty_files = fields.empty_files
+    except FormExpired as exc:
+        writer.abort()
+        return _form_again(exc.fields, first)
     except UploadRejected as exc:
         writer.abort()
         return error_page(exc.status, exc.message)
@@ -154,7 +234,9 @@ def first() -> ResponseReturnValue:
     failed = _handle(writer, first=True)
     if failed is not None:
         return failed
-    return render_template("receipt.html", receipt=writer.identity.receipt)
+    return render_template(
+        "receipt.html", receipt=writer.identity.receipt, empty_files=g.get("empty_files", 0)
+    )
 
 
 @bp.post("/source/submit")
@@ -163,7 +245,7 @@ def follow_up() -> ResponseReturnValue:
     app_state = state()
     secret = load_session(db(), request.cookies.get(COOKIE_NAME))
     if secret is None:
-        return error_page(403, str(messages.SESSION_ENDED))
+        return _session_ended()
     identity = SourceIdentity(secret.source_id, secret.reply_key.public_key)
     writer = SubmissionWriter(
         app_state.store, app_state.sealer, lambda: identity, current_language().tag, today()
@@ -171,4 +253,7 @@ def follow_up() -> ResponseReturnValue:
     failed = _handle(writer, first=False)
     if failed is not None:
         return failed
+    empty = g.get("empty_files", 0)
+    if empty:
+        return redirect(url_for("source.home", sent=1, empty=empty), code=303)
     return redirect(url_for("source.home", sent=1), code=303)
