@@ -18,14 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from nacl.encoding import RawEncoder
-from nacl.public import PrivateKey
 from nacl.signing import VerifyKey
 
 from crypto.bundle import BundleReader, BundleTruncated, Manifest, ManifestEntry
 from crypto.encoding import b64decode, b64encode
 from crypto.envelope import Opener
 from crypto.errors import CryptoError, FormatError
-from crypto.keys import fingerprint_digits, signer_from_text, signer_to_text
+from crypto.keys import RecipientKey, fingerprint_digits, signer_from_text, signer_to_text
 
 from . import custody
 from .errors import AdminError
@@ -307,7 +306,7 @@ def import_bundle(
     manifest: Manifest,
     new_instance: bool,
     advance: Callable[[int], None],
-    extra_keys: Sequence[PrivateKey] = (),
+    extra_keys: Sequence[RecipientKey] = (),
 ) -> ImportResult:
     """Import every envelope not yet in the vault; save the database at the end."""
     result = ImportResult(
@@ -319,7 +318,7 @@ def import_bundle(
             "INSERT OR IGNORE INTO sources VALUES (?, ?, ?, ?)",
             (source_id, manifest.instance_id, b64encode(reply_key), custody.now()),
         )
-    opener = Opener([vault.recipient_key(), *extra_keys])
+    opener = Opener([*vault.recipient_keys(), *extra_keys])
     tips: set[int] = set()
     with open(path, "rb") as src:
         reader = BundleReader(src, manifest.instance_key)
