@@ -25,6 +25,8 @@ from crypto.encoding import b64decode, b64encode
 from crypto.envelope import Opener
 from crypto.errors import CryptoError, FormatError
 from crypto.keys import RecipientKey, fingerprint_digits, signer_from_text, signer_to_text
+from crypto.xwing import PUBLIC_KEY_BYTES as XWING_PUBLIC_KEY_BYTES
+from crypto.xwing import XWingPublicKey
 
 from . import custody
 from .errors import AdminError
@@ -155,6 +157,12 @@ def _checked_metadata(
         b64decode(str(reply_key), 32)
     except FormatError:
         reply_key = None
+    # A hybrid reply key (servers since envelope v2) is preferred for sealing replies.
+    hybrid_key = meta.get("reply_xwing_public_key")
+    try:
+        XWingPublicKey(b64decode(str(hybrid_key), XWING_PUBLIC_KEY_BYTES))
+    except FormatError:
+        hybrid_key = None
     content_type = meta.get("content_type")
     language = meta.get("language")
     return {
@@ -166,6 +174,7 @@ def _checked_metadata(
         "content_type": content_type if isinstance(content_type, str) else None,
         "language": language if isinstance(language, str) else None,
         "reply_key": reply_key,
+        "reply_xwing_key": hybrid_key,
     }
 
 
@@ -271,6 +280,11 @@ def _import_one(
         db.execute(
             "INSERT OR IGNORE INTO sources VALUES (?, ?, ?, ?)",
             (entry.source_id, manifest.instance_id, meta["reply_key"], custody.now()),
+        )
+    if meta["reply_xwing_key"] is not None:
+        db.execute(
+            "UPDATE sources SET reply_key = ? WHERE source_id = ?",
+            (meta["reply_xwing_key"], entry.source_id),
         )
     custody.append(
         db,
