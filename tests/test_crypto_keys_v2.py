@@ -171,3 +171,26 @@ def test_text_lines_rules() -> None:
     assert text_lines(" \r\na: b \t\r\nc: d\n\n") == ["a: b", "c: d"]
     with pytest.raises(FormatError):
         text_lines("a: b\rc: d")
+
+
+IDENTITY_TEXT = AdminIdentity((HYBRID.public_key, CLASSIC.public_key), SIGNER.verify_key).to_text()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, len(IDENTITY_TEXT) - 1), st.characters(), st.sampled_from(["set", "cut"]))
+def test_a_changed_identity_file_is_refused_with_a_format_error(
+    position: int, char: str, how: str
+) -> None:
+    if how == "cut":
+        mangled = IDENTITY_TEXT[:position]
+    else:
+        mangled = IDENTITY_TEXT[:position] + char + IDENTITY_TEXT[position + 1 :]
+    if mangled.strip(" \t\r\n") == IDENTITY_TEXT.strip(" \t\r\n"):
+        return  # only whitespace the rules ignore changed
+    try:
+        parsed = AdminIdentity.from_text(mangled)
+    except FormatError:
+        return
+    # Anything accepted is the same identity: a change that the rules tolerate (whitespace
+    # at a line's end) or none at all; never other keys.
+    assert parsed == AdminIdentity.from_text(IDENTITY_TEXT)
