@@ -67,3 +67,25 @@ def test_the_intake_seals_to_every_listed_recipient(
             open_envelopes(app, Opener([XWingPrivateKey.generate()]))
     finally:
         app.extensions["sealdrop"].engine.dispose()
+
+
+def test_a_v1_identity_keeps_its_text_and_fingerprint_and_gets_v2_envelopes(
+    tmp_path: Path, argon2_cost: Argon2Cost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server set up before v2: same identity file and fingerprint, envelopes now v2."""
+    key = PrivateKey.generate()
+    v1 = AdminIdentity((key.public_key,), SigningKey.generate().verify_key, version=1)
+    assert v1.to_text().startswith("sealdrop admin identity v1\n")
+    app = _app(tmp_path, v1, argon2_cost, monkeypatch)
+    try:
+        stored_text = (tmp_path / "instance" / "admin-identity.pub").read_text()
+        assert stored_text == v1.to_text()
+        submit(app.test_client(), narrative="after the upgrade")
+        state = app.extensions["sealdrop"]
+        (envelope_id,) = state.store.ids()
+        with state.store.open(envelope_id) as handle:
+            assert _stanza_types(handle.read()) == [STANZA_X25519]
+        ((_, content),) = open_envelopes(app, Opener([key]))
+        assert content == b"after the upgrade"
+    finally:
+        app.extensions["sealdrop"].engine.dispose()
