@@ -124,3 +124,38 @@ def test_add_recipient_has_help_with_an_example(admin: AdminRunner) -> None:
     result = admin("add-recipient", "--help")
     assert "Example:" in result.output
     assert "sealdrop-admin add-recipient --vault" in result.output
+
+
+def test_a_v1_envelope_waiting_on_the_server_imports_after_the_rotation(
+    admin: AdminRunner, tmp_path: Path, admin_kdf: Argon2Cost
+) -> None:
+    """A tip sealed by a server before v2 (envelope v1), imported into a rotated vault."""
+    import secrets
+
+    from admin_support import SealedEnvelope
+
+    from crypto.encoding import b64encode
+    from tests.vectors.generate import canonical, header, payload, plaintext
+
+    classical = _make_classical(admin, admin_kdf)
+    assert admin("add-recipient").exit_code == 0
+    instance = FakeInstance(admin.identity())
+    source = Source()
+    instance.sources[source.source_id] = source.reply_key.public_key
+    meta = {
+        "answers": {},
+        "kind": "message",
+        "language": "en",
+        "received": "2026-12-01",
+        "reply_public_key": b64encode(bytes(source.reply_key.public_key)),
+        "source_id": source.source_id,
+        "submission_id": secrets.token_hex(16),
+    }
+    data = header([classical.public_key], file_key=(file_key := secrets.token_bytes(32)))
+    data += payload(plaintext(b"sealed by a v1 server", canonical(meta)), file_key=file_key)
+    assert data.startswith(b"sealdrop-envelope/v1\n")
+    v1 = SealedEnvelope(secrets.token_hex(16), source.source_id, data)
+    result = admin("import", str(instance.bundle(tmp_path / "b.sdb", [v1])))
+    assert result.exit_code == 0, result.output
+    shown = admin("show", "T1", "--json")
+    assert "sealed by a v1 server" in shown.stdout
