@@ -28,7 +28,7 @@ def _register() -> None:
     """Attach the commands (kept in admin/commands/, one module per area)."""
     from .commands.cases import case
     from .commands.importing import import_
-    from .commands.keys import init
+    from .commands.keys import add_recipient, init
     from .commands.log import log, verify_log
     from .commands.replies import export_replies, reply
     from .commands.triage import inbox_cmd, open_cmd, search_cmd, show
@@ -36,6 +36,7 @@ def _register() -> None:
 
     for command in (
         init,
+        add_recipient,
         import_,
         inbox_cmd,
         show,

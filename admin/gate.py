@@ -17,7 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crypto.bundle import ManifestEntry, parse_day
+from crypto.encoding import b64decode
 from crypto.errors import FormatError
+from crypto.xwing import PUBLIC_KEY_BYTES as XWING_PUBLIC_KEY_BYTES
+from crypto.xwing import XWingPublicKey
 
 MAX_NARRATIVE_BYTES = 16 * 1024 * 1024
 MAX_ANSWERS = 200
@@ -32,6 +35,7 @@ KNOWN_FIELDS = frozenset(
         "kind",
         "source_id",
         "reply_public_key",
+        "reply_xwing_public_key",
         "received",
         "submission_id",
         "language",
@@ -65,6 +69,9 @@ class Admitted:
     content_type: str | None
     language: str | None
     flags: list[str] = field(default_factory=list)
+    # The source's X-Wing (hybrid) reply key, sealed by servers since envelope v2; the
+    # manifest carries only the X25519 one. Checked to be a well-formed X-Wing key.
+    reply_xwing_key: str | None = None
 
 
 def manifest_day(created: str) -> str:
@@ -162,6 +169,18 @@ def _language(meta: dict[str, Any], flags: list[str]) -> str | None:
     return None
 
 
+def _reply_xwing_key(meta: dict[str, Any], flags: list[str]) -> str | None:
+    value = meta.get("reply_xwing_public_key")
+    if value is None:
+        return None
+    try:
+        XWingPublicKey(b64decode(str(value), XWING_PUBLIC_KEY_BYTES))
+    except FormatError:
+        flags.append("its hybrid reply key is malformed: left out")
+        return None
+    return str(value)
+
+
 def admit(meta: Any, entry: ManifestEntry, fallback_day: str) -> Admitted:
     """Check one envelope's sealed metadata against its manifest entry."""
     if not isinstance(meta, dict):
@@ -181,11 +200,14 @@ def admit(meta: Any, entry: ManifestEntry, fallback_day: str) -> Admitted:
         submission = entry.envelope_id
     received = _day(meta, manifest_day(fallback_day), flags)
     language = _language(meta, flags)
+    hybrid = _reply_xwing_key(meta, flags)
     if kind == "message":
-        return Admitted(kind, submission, received, _answers(meta), None, None, language, flags)
+        return Admitted(
+            kind, submission, received, _answers(meta), None, None, language, flags, hybrid
+        )
     filename = _filename(meta, entry, flags)
     content_type = _content_type(meta, flags)
-    return Admitted(kind, submission, received, {}, filename, content_type, language, flags)
+    return Admitted(kind, submission, received, {}, filename, content_type, language, flags, hybrid)
 
 
 def message_text(data: bytes | bytearray) -> str:

@@ -20,14 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from nacl.encoding import RawEncoder
-from nacl.public import PrivateKey
 from nacl.signing import VerifyKey
 
 from crypto.bundle import Arrived, BundleReader, BundleTruncated, Manifest, Missing, Stray
 from crypto.encoding import b64encode
 from crypto.envelope import Opener
 from crypto.errors import CryptoError, FormatError
-from crypto.keys import fingerprint_digits, signer_from_text, signer_to_text
+from crypto.keys import RecipientKey, fingerprint_digits, signer_from_text, signer_to_text
 
 from . import custody, gate
 from .errors import AdminError
@@ -239,6 +238,15 @@ def _import_one(
     )
     if meta.kind == "message":
         _record_message(db, tip, meta, text)
+    if meta.reply_xwing_key is not None:
+        # Replies are sealed to the hybrid key once one is known. Like the manifest's X25519
+        # key, the first one seen stays: a later (perhaps seized) server cannot redirect
+        # replies to a source the vault already answers with a hybrid key.
+        db.execute(
+            # 44 characters: the base64 of a 32-byte X25519 key, the manifest's kind.
+            "UPDATE sources SET reply_key = ? WHERE source_id = ? AND length(reply_key) = 44",
+            (meta.reply_xwing_key, entry.source_id),
+        )
     custody.append(
         db,
         vault.actor,
@@ -302,7 +310,7 @@ def import_bundle(
     manifest: Manifest,
     new_instance: bool,
     advance: Callable[[int], None],
-    extra_keys: Sequence[PrivateKey] = (),
+    extra_keys: Sequence[RecipientKey] = (),
 ) -> ImportResult:
     """Import every listed envelope whose hash matches and that the vault lacks; save the
     database at the end. `advance` gets the number of bundle bytes read."""
@@ -316,7 +324,7 @@ def import_bundle(
             "INSERT OR IGNORE INTO sources VALUES (?, ?, ?, ?)",
             (source_id, manifest.instance_id, b64encode(reply_key), custody.now()),
         )
-    opener = Opener([vault.recipient_key(), *extra_keys])
+    opener = Opener([*vault.recipient_keys(), *extra_keys])
     tips: set[int] = set()
     with open(path, "rb") as src:
         reader = BundleReader(_Counting(src, advance), manifest.instance_key, known=manifest)

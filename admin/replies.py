@@ -10,6 +10,8 @@ from nacl.public import PublicKey
 
 from crypto.encoding import b64decode
 from crypto.replies import MAX_REPLY_TEXT_BYTES, make_reply, verify_reply, write_reply_bundle
+from crypto.xwing import PUBLIC_KEY_BYTES as XWING_PUBLIC_KEY_BYTES
+from crypto.xwing import XWingPublicKey
 
 from . import custody
 from .errors import AdminError
@@ -39,6 +41,14 @@ def find_source(vault: Vault, text: str) -> dict[str, Any]:
     return row_dict(rows[0])
 
 
+def _reply_public_key(text: str) -> PublicKey | XWingPublicKey:
+    """The stored reply key: X-Wing (hybrid) when the source's envelopes carried one."""
+    raw = b64decode(text)
+    if len(raw) == XWING_PUBLIC_KEY_BYTES:
+        return XWingPublicKey(raw)
+    return PublicKey(b64decode(text, 32))
+
+
 def make(vault: Vault, source_text: str, text: str) -> dict[str, Any]:
     """Seal and sign a reply; it waits in the vault until export-replies."""
     source = find_source(vault, source_text)
@@ -52,7 +62,7 @@ def make(vault: Vault, source_text: str, text: str) -> dict[str, Any]:
         vault.signing_key(),
         source["instance_id"],
         source["source_id"],
-        PublicKey(b64decode(source["reply_key"], 32)),
+        _reply_public_key(source["reply_key"]),
         text,
         custody.today(),
     )

@@ -43,7 +43,14 @@ from nacl.signing import SigningKey
 from crypto.envelope import EnvelopeReader, EnvelopeWriter, Opener, Sealer
 from crypto.errors import FormatError, WrongPassphrase
 from crypto.kdf import Argon2Cost
-from crypto.keys import AdminIdentity, lock_private_key, unlock_private_key
+from crypto.keys import (
+    AdminIdentity,
+    PrivateKeyOfAnyKind,
+    RecipientKey,
+    lock_private_key,
+    unlock_private_key,
+)
+from crypto.xwing import XWingPrivateKey
 
 from .errors import AdminError
 from .schema import create_schema, migrate
@@ -279,13 +286,15 @@ def create_vault(
         raise AdminError(f"{backup_path} already exists. Choose a new file for the backup key.")
     if backup_path is not None and not backup_path.parent.is_dir():
         raise AdminError(f"the folder {backup_path.parent} does not exist (for the backup key).")
+    # Recipients are X-Wing (hybrid post-quantum) keys: tips sealed today stay safe from a
+    # future quantum computer. The vault key never leaves the laptop and stays X25519.
     recipient, signing, vault_key = (
-        PrivateKey.generate(),
+        XWingPrivateKey.generate(),
         SigningKey.generate(),
         PrivateKey.generate(),
     )
     recipients = [recipient.public_key]
-    backup = PrivateKey.generate() if backup_path is not None else None
+    backup = XWingPrivateKey.generate() if backup_path is not None else None
     if backup is not None:
         recipients.append(backup.public_key)
     identity = AdminIdentity(tuple(recipients), signing.verify_key)
@@ -342,7 +351,7 @@ class Vault:
         self.root = root
         self.actor = actor
         self._passphrase = passphrase
-        self._keys: dict[str, PrivateKey | SigningKey] = {}
+        self._keys: dict[str, PrivateKeyOfAnyKind] = {}
         self._lock_fd: int | None = None
         # Content sealed into content/tmp but not yet durable and moved in (commit_content).
         self._pending: list[str] = []
@@ -398,7 +407,7 @@ class Vault:
             self._lock_fd = None
 
     # --- keys ----------------------------------------------------------------------
-    def key(self, name: str) -> PrivateKey | SigningKey:
+    def key(self, name: str) -> PrivateKeyOfAnyKind:
         """Unlock one private key file with the passphrase (once per command)."""
         if name not in self._keys:
             path = self.root / "keys" / f"{name}.key"
@@ -421,7 +430,7 @@ class Vault:
                 ) from exc
         return self._keys[name]
 
-    def unlock_extra_recipient(self, path: Path) -> PrivateKey:
+    def unlock_extra_recipient(self, path: Path) -> RecipientKey:
         """A recipient key file from outside the vault (e.g. the backup key)."""
         try:
             text = path.read_text(encoding="ascii")
@@ -441,15 +450,29 @@ class Vault:
             ) from exc
         except FormatError as exc:
             raise AdminError(f"{path} is not a Sealdrop private key file ({exc}).") from exc
-        if not isinstance(key, PrivateKey):
+        if not isinstance(key, PrivateKey | XWingPrivateKey):
             raise AdminError(f"{path} is a signing key, not a recipient key.")
         return key
 
-    def recipient_key(self) -> PrivateKey:
-        """The X25519 key tips are sealed to."""
+    def recipient_key(self) -> RecipientKey:
+        """The first recipient key (X-Wing in vaults made since v2, X25519 before)."""
         key = self.key("recipient")
-        assert isinstance(key, PrivateKey)
+        assert isinstance(key, PrivateKey | XWingPrivateKey)
         return key
+
+    def recipient_keys(self) -> list[RecipientKey]:
+        """Every recipient key: keys/recipient.key, then keys/recipient-N.key by N (rotation)."""
+        names = sorted(
+            (int(p.stem.split("-", 1)[1]), p.stem)
+            for p in (self.root / "keys").glob("recipient-*.key")
+            if p.stem.split("-", 1)[1].isascii() and p.stem.split("-", 1)[1].isdigit()
+        )
+        keys = [self.recipient_key()]
+        for _, name in names:
+            key = self.key(name)
+            assert isinstance(key, PrivateKey | XWingPrivateKey)
+            keys.append(key)
+        return keys
 
     def signing_key(self) -> SigningKey:
         """The Ed25519 key that signs replies and acks."""

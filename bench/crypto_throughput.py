@@ -1,6 +1,8 @@
 """Envelope sealing and opening speed beside raw secretstream, and the memory of sealing.
 
-Run: `python -m bench crypto`. Settings (environment): SEALDROP_BENCH_MIB (data size,
+Run: `python -m bench crypto` (everything) or `python -m bench.crypto_throughput --hybrid`
+(only the v1/v2 header and small-tip figures, a few seconds). Settings (environment):
+SEALDROP_BENCH_MIB (data size,
 default 256), SEALDROP_BENCH_RSS_MIB (size streamed for the memory figure, default 1024),
 SEALDROP_BENCH_REPEAT (rounds, best kept, default 3).
 
@@ -74,6 +76,7 @@ import nacl.bindings as sodium
 from nacl.public import PrivateKey, PublicKey
 
 from crypto.envelope import Opener, Sealer
+from crypto.xwing import XWingPrivateKey
 
 MiB = 1024 * 1024
 CHUNK = 64 * 1024
@@ -247,6 +250,75 @@ def _child(size: int, seal: bool) -> None:
     print(_peak_kib())
 
 
+TIP_BYTES = 2000  # a 2 KB tip: a typical narrative with its questionnaire answers
+
+
+def header_bytes_per_recipient() -> list[tuple[str, int]]:
+    """Header bytes each recipient adds, measured on real envelopes (2 minus 1 recipient)."""
+    meta = {"kind": "message"}
+    out = [("v1: X25519 stanza (sealed box, untyped)", 80)]  # v1 is read, no longer written
+    for name, make in (
+        ("v2: X25519 stanza (type byte + sealed box)", lambda: PrivateKey.generate()),
+        ("v2: X-Wing stanza (type byte + ct + wrapped key)", XWingPrivateKey.generate),
+    ):
+        one = Sealer([make().public_key]).seal_bytes(b"x", meta)
+        two = Sealer([make().public_key, make().public_key]).seal_bytes(b"x", meta)
+        out.append((name, len(two) - len(one)))
+    return out
+
+
+def small_tip_rates(repeat: int, seconds: float = 0.4) -> list[tuple[str, float, float, int]]:
+    """(recipients, seals/s, opens/s, envelope bytes) of a 2 KB tip, classical vs hybrid.
+
+    "classical" is one or two X25519 recipients: the cost of every v1 envelope (the same
+    sealed box; v2 adds one byte per stanza). "hybrid" is X-Wing, what new vaults use.
+    Each rate is the best of `repeat` rounds of about `seconds` each, interleaved."""
+    tip = os.urandom(TIP_BYTES)
+    meta = {"kind": "message", "received": "2026-12-06"}
+    cases: list[tuple[str, list[PrivateKey | XWingPrivateKey]]] = [
+        ("1 X25519 recipient (v1's cost)", [PrivateKey.generate()]),
+        ("1 X-Wing recipient (v2)", [XWingPrivateKey.generate()]),
+        ("2 X25519 (office + backup, v1's cost)", [PrivateKey.generate(), PrivateKey.generate()]),
+        (
+            "2 X-Wing (office + backup, v2)",
+            [XWingPrivateKey.generate(), XWingPrivateKey.generate()],
+        ),
+    ]
+
+    def rate(action: Callable[[], object]) -> float:
+        count, start = 0, time.perf_counter()
+        while (elapsed := time.perf_counter() - start) < seconds:
+            action()
+            count += 1
+        return count / elapsed
+
+    best: dict[str, list[float]] = {name: [0.0, 0.0] for name, _ in cases}
+    sizes: dict[str, int] = {}
+    for _ in range(repeat):
+        for name, keys in cases:
+            sealer = Sealer([k.public_key for k in keys])
+            envelope = sealer.seal_bytes(tip, meta)
+            sizes[name] = len(envelope)
+            # The last key opens: a reader holding the backup key tries every stanza.
+            opener = Opener([keys[-1]])
+            seal_once = lambda s=sealer: s.seal_bytes(tip, meta)  # noqa: E731
+            open_once = lambda o=opener, e=envelope: o.open_bytes(e)  # noqa: E731
+            best[name][0] = max(best[name][0], rate(seal_once))
+            best[name][1] = max(best[name][1], rate(open_once))
+    return [(name, best[name][0], best[name][1], sizes[name]) for name, _ in cases]
+
+
+def print_hybrid(repeat: int) -> None:
+    """The v1/v2 header sizes and small-tip rates."""
+    print("header bytes per recipient")
+    for name, size in header_bytes_per_recipient():
+        print(f"  {name:<52}{size:>6}")
+    print(f"{TIP_BYTES}-byte tip, best of {repeat} rounds")
+    print(f"  {'recipients':<40}{'seals/s':>9}{'opens/s':>9}{'bytes':>7}")
+    for name, seals, opens, size in small_tip_rates(repeat):
+        print(f"  {name:<40}{seals:>9.0f}{opens:>9.0f}{size:>7}")
+
+
 def run() -> None:
     """Print the throughput table and the peak RSS of streaming a large seal and open."""
     size = int(os.environ.get("SEALDROP_BENCH_MIB", "256")) * MiB
@@ -267,6 +339,7 @@ def run() -> None:
     )
     opening = peak_rss_open(rss_size)
     print(f"peak RSS opening {rss_size // MiB} MiB streamed from a pipe: {opening / 1024:.1f} MiB")
+    print_hybrid(repeat)
 
 
 if __name__ == "__main__":
@@ -276,5 +349,7 @@ if __name__ == "__main__":
         _child_seal_to_stdout(int(sys.argv[2]), sys.argv[3])
     elif len(sys.argv) == 3 and sys.argv[1] == "--child-open-stdin":
         _child_open_stdin(sys.argv[2])
+    elif len(sys.argv) == 2 and sys.argv[1] == "--hybrid":
+        print_hybrid(int(os.environ.get("SEALDROP_BENCH_REPEAT", "3")))
     else:
         run()

@@ -199,6 +199,24 @@ class BenchInstance:
     instance: Path
 
 
+def _make_classical(vault: Path) -> None:
+    """SEALDROP_BENCH_IDENTITY=classical: an X25519 recipient as vaults made before envelope
+    v2 hold, so the hybrid (default) and classical runs can be compared back to back."""
+    from nacl.public import PrivateKey
+    from nacl.signing import SigningKey
+
+    from crypto.kdf import TEST_COST
+    from crypto.keys import AdminIdentity, lock_private_key, unlock_private_key
+
+    key = PrivateKey.generate()
+    passphrase = BENCH_PASSPHRASE.encode()
+    signing = unlock_private_key((vault / "keys" / "signing.key").read_text(), passphrase)
+    assert isinstance(signing, SigningKey)
+    (vault / "keys" / "recipient.key").write_text(lock_private_key(key, passphrase, TEST_COST))
+    identity = AdminIdentity((key.public_key,), signing.verify_key)
+    (vault / "admin-identity.pub").write_text(identity.to_text())
+
+
 def make_instance(workdir: Path) -> BenchInstance:
     """Make a vault (production key-file cost) and an instance sealed to it, as users do."""
     vault, instance = workdir / "vault", workdir / "instance"
@@ -208,6 +226,8 @@ def make_instance(workdir: Path) -> BenchInstance:
         env=cli_env(),
         stdout=subprocess.DEVNULL,
     )
+    if os.environ.get("SEALDROP_BENCH_IDENTITY") == "classical":
+        _make_classical(vault)
     subprocess.run(
         [
             *script("sealdrop"),

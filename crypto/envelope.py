@@ -1,7 +1,11 @@
-"""Envelope format v1: one sealed message or file (docs/envelope-format.md).
+"""Envelope formats v2 (written) and v1 (still read): one sealed message or file
+(docs/envelope-format.md).
 
-    envelope = MAGIC || flags(1)=0 || count(1) || count * stanza(80) || header_mac(32)
-               || secretstream_header(24) || chunks
+    v2 envelope = MAGIC || flags(1)=0 || count(1) || count * (type(1) || stanza)
+                  || header_mac(32) || secretstream_header(24) || chunks
+        type 0x01: X25519 sealed box (80 bytes); type 0x02: X-Wing hybrid (1120 + 48 bytes)
+    v1 envelope = MAGIC_V1 || flags(1)=0 || count(1) || count * stanza(80) || header_mac(32)
+                  || secretstream_header(24) || chunks
     plaintext = u32 len || metadata JSON
                 || frames (u32 len || bytes; every frame but the last is 65536 bytes)
                 || u32 0 || u32 len || trailer JSON {"sha256","size"} || zero padding (Padmé)
@@ -37,11 +41,21 @@ from nacl.public import PrivateKey, PublicKey, SealedBox
 from .encoding import canonical_json, parse_canonical_json
 from .errors import CryptoError, FormatError, HeaderError, NoMatchingKey, PayloadError
 from .keys import MAX_RECIPIENTS
+from .xwing import CIPHERTEXT_BYTES as XWING_CIPHERTEXT_BYTES
+from .xwing import XWingPrivateKey, XWingPublicKey
 
-MAGIC = b"sealdrop-envelope/v1\n"
+MAGIC = b"sealdrop-envelope/v2\n"  # what Sealer writes
+MAGIC_V1 = b"sealdrop-envelope/v1\n"  # still opened: tips sealed before v2 may be waiting
 MAGIC_FAMILY = b"sealdrop-envelope/"
 FILE_KEY_BYTES = 32
 STANZA_BYTES = 32 + 16 + FILE_KEY_BYTES  # sealed box: ephemeral key, MAC, file key
+STANZA_X25519 = 0x01
+STANZA_XWING = 0x02
+_WRAP_TAG_BYTES = 16
+XWING_STANZA_BYTES = XWING_CIPHERTEXT_BYTES + FILE_KEY_BYTES + _WRAP_TAG_BYTES
+STANZA_BODY_BYTES = {STANZA_X25519: STANZA_BYTES, STANZA_XWING: XWING_STANZA_BYTES}
+_XWING_WRAP_AD = b"sealdrop-envelope/v2 xwing"
+_ZERO_NONCE = bytes(sodium.crypto_aead_chacha20poly1305_ietf_NPUBBYTES)
 HEADER_MAC_BYTES = 32
 STREAM_HEADER_BYTES = sodium.crypto_secretstream_xchacha20poly1305_HEADERBYTES
 CHUNK_BYTES = 64 * 1024
@@ -240,6 +254,47 @@ def _payload_key(file_key: bytes) -> bytes:
     return _subkey(file_key, b"sealdrop-env-pay")
 
 
+Recipient = PublicKey | XWingPublicKey
+Identity = PrivateKey | XWingPrivateKey
+
+
+def _xwing_wrap_key(shared_secret: bytes) -> bytes:
+    return blake2b(shared_secret, digest_size=32, person=b"sealdrop-xwing-w", encoder=RawEncoder)
+
+
+def xwing_wrap(recipient: XWingPublicKey, file_key: bytes) -> bytes:
+    """An X-Wing stanza body: KEM ciphertext || ChaCha20-Poly1305(file key)."""
+    shared, ciphertext = recipient.encapsulate()
+    return ciphertext + xwing_seal_file_key(shared, file_key)
+
+
+def xwing_seal_file_key(shared_secret: bytes, file_key: bytes) -> bytes:
+    """Wrap the file key under a key derived from an X-Wing shared secret (48 bytes)."""
+    return bytes(
+        sodium.crypto_aead_chacha20poly1305_ietf_encrypt(
+            file_key, _XWING_WRAP_AD, _ZERO_NONCE, _xwing_wrap_key(shared_secret)
+        )
+    )
+
+
+def _xwing_unwrap(key: XWingPrivateKey, body: bytes) -> bytes | None:
+    shared = key.decapsulate(body[:XWING_CIPHERTEXT_BYTES])
+    try:
+        return bytes(
+            sodium.crypto_aead_chacha20poly1305_ietf_decrypt(
+                body[XWING_CIPHERTEXT_BYTES:], _XWING_WRAP_AD, _ZERO_NONCE, _xwing_wrap_key(shared)
+            )
+        )
+    except nacl.exceptions.CryptoError:
+        return None
+
+
+def _stanza(recipient: Recipient, file_key: bytes) -> bytes:
+    if isinstance(recipient, XWingPublicKey):
+        return bytes([STANZA_XWING]) + xwing_wrap(recipient, file_key)
+    return bytes([STANZA_X25519]) + bytes(SealedBox(recipient).encrypt(file_key))
+
+
 @dataclass(frozen=True)
 class SealResult:
     """What sealing learned about the plaintext: its size and SHA-256, and the envelope's size."""
@@ -259,11 +314,12 @@ class OpenedEnvelope:
 
 
 class Sealer:
-    """Seals to a fixed set of recipient public keys. It can only seal, never open."""
+    """Seals (always as v2) to a fixed set of recipient public keys, X25519 or X-Wing. It can
+    only seal, never open."""
 
-    def __init__(self, recipients: Sequence[PublicKey]) -> None:
-        if not all(isinstance(r, PublicKey) for r in recipients):
-            raise TypeError("Sealer needs nacl.public.PublicKey recipients")
+    def __init__(self, recipients: Sequence[Recipient]) -> None:
+        if not all(isinstance(r, (PublicKey, XWingPublicKey)) for r in recipients):
+            raise TypeError("Sealer needs nacl.public.PublicKey or XWingPublicKey recipients")
         if not 1 <= len(recipients) <= MAX_RECIPIENTS:
             raise ValueError(f"seal to 1 to {MAX_RECIPIENTS} recipients")
         self._recipients = tuple(recipients)
@@ -292,14 +348,14 @@ class EnvelopeWriter:
     """Streams one envelope out. Use as a context manager; an exception aborts it."""
 
     def __init__(
-        self, dst: Writable, recipients: Sequence[PublicKey], metadata: Mapping[str, Any]
+        self, dst: Writable, recipients: Sequence[Recipient], metadata: Mapping[str, Any]
     ) -> None:
         meta = canonical_json(dict(metadata))
         if len(meta) > MAX_METADATA_BYTES:
             raise FormatError("envelope metadata is larger than 1 MiB")
         self._dst = dst
         file_key = os.urandom(FILE_KEY_BYTES)
-        stanzas = b"".join(SealedBox(r).encrypt(file_key) for r in recipients)
+        stanzas = b"".join(_stanza(r, file_key) for r in recipients)
         header = MAGIC + bytes([0, len(recipients)]) + stanzas
         self._state = sodium.crypto_secretstream_xchacha20poly1305_state()
         stream_header = sodium.crypto_secretstream_xchacha20poly1305_init_push(
@@ -528,16 +584,16 @@ def _read_into(src: io.BufferedIOBase, target: memoryview) -> int:
 
 
 class Opener:
-    """Opens envelopes sealed to any of the given private keys."""
+    """Opens envelopes sealed to any of the given private keys (X25519 or X-Wing), v1 or v2."""
 
-    def __init__(self, keys: Sequence[PrivateKey]) -> None:
-        if not keys or not all(isinstance(k, PrivateKey) for k in keys):
-            raise TypeError("Opener needs at least one nacl.public.PrivateKey")
-        self._boxes = tuple(SealedBox(k) for k in keys)
+    def __init__(self, keys: Sequence[Identity]) -> None:
+        if not keys or not all(isinstance(k, (PrivateKey, XWingPrivateKey)) for k in keys):
+            raise TypeError("Opener needs at least one PrivateKey or XWingPrivateKey")
+        self._keys = tuple(SealedBox(k) if isinstance(k, PrivateKey) else k for k in keys)
 
     def reader(self, src: Readable) -> EnvelopeReader:
         """Read and authenticate the header and metadata; content follows via read()."""
-        return EnvelopeReader(src, self._boxes)
+        return EnvelopeReader(src, self._keys)
 
     def open(self, src: Readable, dst: Writable) -> OpenedEnvelope:
         """Decrypt into `dst`. If this raises, discard everything written to `dst`."""
@@ -644,14 +700,88 @@ class _PlainStream:
             yield bytes(chunk)
 
 
+@dataclass(frozen=True)
+class _RawStanza:
+    """One stanza as read: its type and body, and the bytes the header MAC covers."""
+
+    kind: int
+    body: bytes
+    wire: bytes
+
+    def __bytes__(self) -> bytes:
+        return self.wire
+
+
+def _read_v1_stanzas(src: Readable, count: int) -> list[_RawStanza]:
+    raw = _read_exact(src, count * STANZA_BYTES)
+    if len(raw) != count * STANZA_BYTES:
+        raise HeaderError("envelope header is truncated")
+    bodies = [raw[i : i + STANZA_BYTES] for i in range(0, len(raw), STANZA_BYTES)]
+    return [_RawStanza(STANZA_X25519, body, body) for body in bodies]
+
+
+def _read_v2_stanzas(src: Readable, count: int) -> list[_RawStanza]:
+    stanzas = []
+    for _ in range(count):
+        kind = _read_exact(src, 1)
+        if not kind:
+            raise HeaderError("envelope header is truncated")
+        size = STANZA_BODY_BYTES.get(kind[0])
+        if size is None:
+            raise HeaderError(f"unknown recipient stanza type 0x{kind[0]:02x}")
+        body = _read_exact(src, size)
+        if len(body) != size:
+            raise HeaderError("envelope header is truncated")
+        stanzas.append(_RawStanza(kind[0], body, kind + body))
+    return stanzas
+
+
+def _unwrap(
+    stanzas: Sequence[_RawStanza],
+    keys: Sequence[SealedBox[Any] | XWingPrivateKey],
+    header: bytes,
+    mac: bytes,
+) -> bytes:
+    """The file key: the first, in stanza order then key order, that authenticates the header.
+
+    A stanza that opens but whose file key fails the header MAC does not stop the search:
+    the MAC admits one file key only, so every set of keys that opens the envelope at all
+    opens it to the same content."""
+    opened = False
+    for stanza in stanzas:
+        for key in keys:
+            file_key: bytes | None
+            if stanza.kind == STANZA_XWING and isinstance(key, XWingPrivateKey):
+                file_key = _xwing_unwrap(key, stanza.body)
+            elif stanza.kind == STANZA_X25519 and isinstance(key, SealedBox):
+                try:
+                    file_key = key.decrypt(stanza.body)
+                except nacl.exceptions.CryptoError:
+                    file_key = None
+            else:
+                continue  # a key is only ever used with its own stanza type
+            if file_key is None or len(file_key) != FILE_KEY_BYTES:
+                continue
+            opened = True
+            if hmac.compare_digest(_header_mac(file_key, header), mac):
+                return file_key
+    if opened:
+        raise HeaderError("header failed authentication: the envelope was tampered with")
+    raise NoMatchingKey("this envelope was not sealed to any of the keys given")
+
+
 class EnvelopeReader:
     """One envelope being opened. `metadata` is ready at once; `read()` gives content;
     `finish()` checks the trailer, padding and end of stream. Content is only trustworthy
     once finish() has returned."""
 
-    def __init__(self, src: Readable, boxes: Sequence[SealedBox[Any]]) -> None:
+    def __init__(self, src: Readable, keys: Sequence[SealedBox[Any] | XWingPrivateKey]) -> None:
         magic = _read_exact(src, len(MAGIC))
-        if magic != MAGIC:
+        if magic not in (MAGIC, MAGIC_V1):
+            if 0 < len(magic) < len(MAGIC) and (
+                MAGIC.startswith(magic) or MAGIC_V1.startswith(magic)
+            ):
+                raise HeaderError("envelope header is truncated")
             if magic.startswith(MAGIC_FAMILY):
                 raise HeaderError("unsupported envelope version")
             raise HeaderError("not a Sealdrop envelope")
@@ -663,16 +793,16 @@ class EnvelopeReader:
             raise HeaderError("unknown envelope flags")
         if not 1 <= count <= MAX_RECIPIENTS:
             raise HeaderError(f"recipient count must be 1 to {MAX_RECIPIENTS}")
-        rest = _read_exact(src, count * STANZA_BYTES + HEADER_MAC_BYTES + STREAM_HEADER_BYTES)
-        if len(rest) != count * STANZA_BYTES + HEADER_MAC_BYTES + STREAM_HEADER_BYTES:
+        stanzas = (
+            _read_v1_stanzas(src, count) if magic == MAGIC_V1 else _read_v2_stanzas(src, count)
+        )
+        rest = _read_exact(src, HEADER_MAC_BYTES + STREAM_HEADER_BYTES)
+        if len(rest) != HEADER_MAC_BYTES + STREAM_HEADER_BYTES:
             raise HeaderError("envelope header is truncated")
-        stanzas_end = count * STANZA_BYTES
-        header = MAGIC + fixed + rest[:stanzas_end]
-        mac = rest[stanzas_end : stanzas_end + HEADER_MAC_BYTES]
-        stream_header = rest[stanzas_end + HEADER_MAC_BYTES :]
-        file_key = self._unwrap(rest[:stanzas_end], boxes)
-        if not hmac.compare_digest(_header_mac(file_key, header), mac):
-            raise HeaderError("header failed authentication: the envelope was tampered with")
+        header = magic + fixed + b"".join(bytes(raw) for raw in stanzas)
+        mac, stream_header = rest[:HEADER_MAC_BYTES], rest[HEADER_MAC_BYTES:]
+        file_key = _unwrap(stanzas, keys, header, mac)
+        self.version = 1 if magic == MAGIC_V1 else 2
         state = sodium.crypto_secretstream_xchacha20poly1305_state()
         try:
             sodium.crypto_secretstream_xchacha20poly1305_init_pull(
@@ -687,19 +817,6 @@ class EnvelopeReader:
         self._frame_left = 0
         self._last_frame_short = False
         self.metadata = self._read_metadata()
-
-    @staticmethod
-    def _unwrap(stanzas: bytes, boxes: Sequence[SealedBox[Any]]) -> bytes:
-        for offset in range(0, len(stanzas), STANZA_BYTES):
-            stanza = stanzas[offset : offset + STANZA_BYTES]
-            for box in boxes:
-                try:
-                    file_key = box.decrypt(stanza)
-                except nacl.exceptions.CryptoError:
-                    continue
-                if len(file_key) == FILE_KEY_BYTES:
-                    return file_key
-        raise NoMatchingKey("this envelope was not sealed to any of the keys given")
 
     def _length(self, limit: int, what: str) -> int:
         (value,) = _U32.unpack(self._plain.read_exact(4))
@@ -775,6 +892,7 @@ class EnvelopeReader:
 
 __all__ = [
     "MAGIC",
+    "MAGIC_V1",
     "CryptoError",
     "EnvelopeReader",
     "EnvelopeWriter",

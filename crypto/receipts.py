@@ -4,7 +4,8 @@ A receipt is 24 decimal digits, shown in six groups of four: 20 random (66 bits)
 group that tells a typing mistake from an unknown receipt (crypto/receipt_check.py);
 receipts given before the check existed are 20 digits. From it and two
 instance peppers one Argon2id call derives a master secret, split with keyed BLAKE2b into
-the source id (stored, for look-up) and the seed of the source's X25519 reply keypair.
+the source id (stored, for look-up), the seed of the source's X25519 reply keypair, and the
+seed of its X-Wing (hybrid post-quantum) reply keypair.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from nacl.public import PrivateKey
 from .errors import ReceiptError
 from .kdf import SALT_BYTES, Argon2Cost, argon2id
 from .receipt_check import CHECKED_DIGITS, RANDOM_DIGITS, UNCHECKED_DIGITS, verify_check, with_check
+from .xwing import XWingPrivateKey
 
 RECEIPT_DIGITS = CHECKED_DIGITS  # a new receipt; older ones have UNCHECKED_DIGITS
 GROUP = 4
@@ -92,10 +94,11 @@ class Peppers:
 
 @dataclass(frozen=True)
 class SourceKeys:
-    """What a receipt unlocks: the look-up id and the reply keypair."""
+    """What a receipt unlocks: the look-up id and the reply keypairs (X25519, X-Wing)."""
 
     source_id: bytes
     reply_key: PrivateKey
+    reply_xwing_key: XWingPrivateKey
 
     @property
     def source_id_hex(self) -> str:
@@ -120,4 +123,7 @@ def derive_source_keys(receipt: str, peppers: Peppers, cost: Argon2Cost) -> Sour
     master = argon2id(digits.encode("ascii"), salt, cost)
     source_id = _split(master, peppers.split_pepper, b"sealdrop-srcid")
     seed = _split(master, peppers.split_pepper, b"sealdrop-replysd")
-    return SourceKeys(source_id, PrivateKey.from_seed(seed))
+    # The X-Wing seed is a third output of the same keyed split: receipts given before v2
+    # derive the same id and X25519 key as before, and gain a hybrid key on their next use.
+    xwing_seed = _split(master, peppers.split_pepper, b"sealdrop-replyxw")
+    return SourceKeys(source_id, PrivateKey.from_seed(seed), XWingPrivateKey(xwing_seed))

@@ -1,8 +1,10 @@
 """Replies to sources, reply bundles and acks (docs/bundle-format.md).
 
 A reply is a signed statement (type "reply") whose body binds the instance, the source
-and a random reply id to a sealed box only the source's reply key opens. The server
-stores it as received and refuses anything the admin signing key did not sign.
+and a random reply id to the reply text sealed to the source's reply key: an X-Wing
+(hybrid post-quantum) sealing when the source has an X-Wing reply key (body field
+"kem": "xwing"), else a sealed box (no "kem" field, as in v1). The server stores it as
+received and refuses anything the admin signing key did not sign.
 
     reply bundle = MAGIC || u32 count || count * (u32 len || reply statement)
     ack          = one signed statement, type "ack"
@@ -15,7 +17,10 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import nacl.bindings as sodium
 import nacl.exceptions
+from nacl.encoding import RawEncoder
+from nacl.hash import blake2b
 from nacl.public import PrivateKey, PublicKey, SealedBox
 from nacl.signing import SigningKey, VerifyKey
 
@@ -24,12 +29,35 @@ from .encoding import b64decode, b64encode
 from .envelope import Readable, _read_exact
 from .errors import FormatError, PayloadError, SignatureError
 from .statements import sign_statement, verify_statement
+from .xwing import CIPHERTEXT_BYTES as XWING_CIPHERTEXT_BYTES
+from .xwing import XWingPrivateKey, XWingPublicKey
 
 REPLY_BUNDLE_MAGIC = b"sealdrop-replies/v1\n"
 MAX_REPLY_TEXT_BYTES = 64 * 1024
 MAX_REPLY_STATEMENT_BYTES = 256 * 1024
 MAX_REPLIES_PER_BUNDLE = 100_000
 _U32 = struct.Struct(">I")
+_SEALED_BOX_OVERHEAD = 48
+_XWING_OVERHEAD = XWING_CIPHERTEXT_BYTES + 16
+_XWING_REPLY_AD = b"sealdrop-reply/v2 xwing"
+_ZERO_NONCE = bytes(sodium.crypto_aead_chacha20poly1305_ietf_NPUBBYTES)
+_FIELDS_V1 = {"created", "instance_id", "reply_id", "sealed", "source_id"}
+
+
+def _xwing_reply_key(shared_secret: bytes) -> bytes:
+    return blake2b(shared_secret, digest_size=32, person=b"sealdrop-reply-x", encoder=RawEncoder)
+
+
+def seal_reply_text(data: bytes, reply_public_key: PublicKey | XWingPublicKey) -> bytes:
+    """Seal reply text: X-Wing ct || ChaCha20-Poly1305, or a sealed box for an X25519 key."""
+    if isinstance(reply_public_key, PublicKey):
+        return bytes(SealedBox(reply_public_key).encrypt(data))
+    shared, ciphertext = reply_public_key.encapsulate()
+    return ciphertext + bytes(
+        sodium.crypto_aead_chacha20poly1305_ietf_encrypt(
+            data, _XWING_REPLY_AD, _ZERO_NONCE, _xwing_reply_key(shared)
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -42,13 +70,14 @@ class Reply:
     created: str
     sealed: bytes
     statement: bytes  # the exact signed bytes, kept so the source side can re-verify
+    kem: str = "x25519"  # "xwing" when sealed to the source's X-Wing reply key
 
 
 def make_reply(
     signing_key: SigningKey,
     instance_id: str,
     source_id: str,
-    reply_public_key: PublicKey,
+    reply_public_key: PublicKey | XWingPublicKey,
     text: str,
     created: str,
 ) -> bytes:
@@ -56,14 +85,16 @@ def make_reply(
     data = text.encode("utf-8")
     if not data or len(data) > MAX_REPLY_TEXT_BYTES:
         raise ValueError(f"a reply holds 1 to {MAX_REPLY_TEXT_BYTES} bytes of text")
-    sealed = SealedBox(reply_public_key).encrypt(data)
-    body = {
+    sealed = seal_reply_text(data, reply_public_key)
+    body: dict[str, str] = {
         "created": created,
         "instance_id": _hex(instance_id, INSTANCE_ID_BYTES, "instance id"),
         "reply_id": secrets.token_hex(ID_BYTES),
         "sealed": b64encode(bytes(sealed)),
         "source_id": _hex(source_id, SOURCE_ID_BYTES, "source id"),
     }
+    if isinstance(reply_public_key, XWingPublicKey):
+        body["kem"] = "xwing"
     return sign_statement(signing_key, "reply", body)
 
 
@@ -72,14 +103,18 @@ def verify_reply(data: bytes, signer: VerifyKey, instance_id: str) -> Reply:
     if len(data) > MAX_REPLY_STATEMENT_BYTES:
         raise FormatError("reply is too large")
     body = verify_statement(data, "reply", signer).body
-    if set(body) != {"created", "instance_id", "reply_id", "sealed", "source_id"}:
+    if set(body) not in (_FIELDS_V1, {*_FIELDS_V1, "kem"}):
         raise FormatError("reply has unexpected fields")
+    kem = body.get("kem", "x25519")
+    if kem not in ("x25519", "xwing") or body.get("kem") == "x25519":
+        raise FormatError("reply names an unknown sealing")
     if body["instance_id"] != instance_id:
         raise SignatureError("this reply was made for another instance")
     if not isinstance(body["created"], str) or len(body["created"]) > 32:
         raise FormatError("reply date is malformed")
     sealed = b64decode(body["sealed"])
-    if not 48 < len(sealed) <= MAX_REPLY_TEXT_BYTES + 48:
+    overhead = _XWING_OVERHEAD if kem == "xwing" else _SEALED_BOX_OVERHEAD
+    if not overhead < len(sealed) <= MAX_REPLY_TEXT_BYTES + overhead:
         raise FormatError("reply ciphertext has an impossible size")
     return Reply(
         _hex(body["reply_id"], ID_BYTES, "reply id"),
@@ -88,13 +123,26 @@ def verify_reply(data: bytes, signer: VerifyKey, instance_id: str) -> Reply:
         body["created"],
         sealed,
         data,
+        kem,
     )
 
 
-def open_reply(sealed: bytes, reply_key: PrivateKey) -> str:
-    """Decrypt a reply's text with the source's reply private key."""
+def open_reply(sealed: bytes, reply_key: PrivateKey | XWingPrivateKey) -> str:
+    """Decrypt a reply's text with the source's reply private key of the reply's kind."""
     try:
-        return SealedBox(reply_key).decrypt(sealed).decode("utf-8")
+        if isinstance(reply_key, PrivateKey):
+            plain = SealedBox(reply_key).decrypt(sealed)
+        else:
+            if len(sealed) <= _XWING_OVERHEAD:
+                raise PayloadError("this reply cannot be opened with this key")
+            shared = reply_key.decapsulate(sealed[:XWING_CIPHERTEXT_BYTES])
+            plain = sodium.crypto_aead_chacha20poly1305_ietf_decrypt(
+                sealed[XWING_CIPHERTEXT_BYTES:],
+                _XWING_REPLY_AD,
+                _ZERO_NONCE,
+                _xwing_reply_key(shared),
+            )
+        return bytes(plain).decode("utf-8")
     except (nacl.exceptions.CryptoError, UnicodeDecodeError) as exc:
         raise PayloadError("this reply cannot be opened with this key") from exc
 

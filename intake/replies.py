@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from crypto.errors import CryptoError
 from crypto.replies import Reply as SignedReply
 from crypto.replies import open_reply, verify_reply
+from crypto.xwing import XWingPrivateKey
 
 from .models import Reply, Source
 
@@ -69,7 +70,12 @@ class ShownReply:
 
 
 def replies_for_source(
-    db: Session, source_id: str, reply_key: PrivateKey, signer: VerifyKey, instance_id: str
+    db: Session,
+    source_id: str,
+    reply_key: PrivateKey,
+    signer: VerifyKey,
+    instance_id: str,
+    reply_xwing_key: XWingPrivateKey | None = None,
 ) -> list[ShownReply]:
     """Every reply to this source, verified and decrypted in memory for one page."""
     rows = db.scalars(
@@ -81,7 +87,10 @@ def replies_for_source(
             reply = verify_reply(row.statement, signer, instance_id)
             if reply.source_id != source_id or reply.reply_id != row.id:
                 raise CryptoError("reply does not belong here")
-            shown.append(ShownReply(row.id, reply.created, open_reply(reply.sealed, reply_key)))
+            key = reply_xwing_key if reply.kem == "xwing" else reply_key
+            if key is None:
+                raise CryptoError("a hybrid reply needs the session's X-Wing reply key")
+            shown.append(ShownReply(row.id, reply.created, open_reply(reply.sealed, key)))
         except (CryptoError, ValueError):
             shown.append(ShownReply(row.id, row.created_day.isoformat(), None))
     return shown

@@ -22,6 +22,8 @@ from nacl.public import PrivateKey
 from nacl.secret import SecretBox
 from sqlalchemy.orm import Session
 
+from crypto.xwing import XWingPrivateKey
+
 from .models import SourceSession
 
 COOKIE_NAME = "sd_source"
@@ -36,6 +38,7 @@ class SessionSecret:
     source_id: str
     reply_key: PrivateKey
     expires: int
+    reply_xwing_key: XWingPrivateKey | None = None  # None in sessions opened before v2
 
 
 def _split_cookie(value: str | None) -> tuple[bytes, bytes] | None:
@@ -55,7 +58,12 @@ def _id_hash(session_id: bytes) -> str:
 
 
 def open_session(
-    db: Session, source_id: str, reply_key: PrivateKey, lifetime_seconds: int, today: datetime.date
+    db: Session,
+    source_id: str,
+    reply_key: PrivateKey,
+    lifetime_seconds: int,
+    today: datetime.date,
+    reply_xwing_key: XWingPrivateKey | None = None,
 ) -> str:
     """Store a new session row and return the cookie value (commit is the caller's)."""
     session_id, key = os.urandom(_ID_BYTES), os.urandom(SecretBox.KEY_SIZE)
@@ -66,6 +74,8 @@ def open_session(
         "reply_key": bytes(reply_key).hex(),
         "source_id": source_id,
     }
+    if reply_xwing_key is not None:
+        secret["reply_xwing_seed"] = bytes(reply_xwing_key).hex()
     sealed = bytes(SecretBox(key).encrypt(json.dumps(secret).encode("ascii")))
     db.add(SourceSession(id_hash=id_hash, sealed=sealed, created_day=today))
     return base64.urlsafe_b64encode(session_id + key).decode("ascii")
@@ -89,7 +99,9 @@ def load_session(db: Session, cookie: str | None) -> SessionSecret | None:
         db.commit()
         return None
     reply_key = PrivateKey(bytes.fromhex(secret["reply_key"]))
-    return SessionSecret(str(secret["source_id"]), reply_key, int(secret["expires"]))
+    seed = secret.get("reply_xwing_seed")
+    xwing = None if seed is None else XWingPrivateKey(bytes.fromhex(seed))
+    return SessionSecret(str(secret["source_id"]), reply_key, int(secret["expires"]), xwing)
 
 
 def destroy_session(db: Session, cookie: str | None) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from crypto.encoding import b64encode
 from crypto.envelope import EnvelopeWriter, Sealer
+from crypto.xwing import XWingPublicKey
 
 from .models import PENDING, Envelope, Source
 from .storage import EnvelopeStore, PendingEnvelope
@@ -28,6 +29,7 @@ class SourceIdentity:
     is_new: bool = False
     receipt: str | None = None
     reply_key: PrivateKey | None = None
+    reply_xwing_public_key: XWingPublicKey | None = None  # None: a session from before v2
 
 
 @dataclass
@@ -71,6 +73,11 @@ class SubmissionWriter:
             "kind": kind,
             "source_id": identity.source_id,
             "reply_public_key": b64encode(bytes(identity.reply_public_key)),
+            **(
+                {"reply_xwing_public_key": b64encode(bytes(identity.reply_xwing_public_key))}
+                if identity.reply_xwing_public_key is not None
+                else {}
+            ),
             "received": self._today.isoformat(),
             "submission_id": self.submission_id,
             "language": self._language,
@@ -138,6 +145,11 @@ class SubmissionWriter:
                     Source(
                         id=self.identity.source_id,
                         reply_public_key=bytes(self.identity.reply_public_key),
+                        reply_xwing_public_key=(
+                            None
+                            if self.identity.reply_xwing_public_key is None
+                            else bytes(self.identity.reply_xwing_public_key)
+                        ),
                         created_day=self._today,
                     )
                 )

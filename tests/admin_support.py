@@ -20,6 +20,7 @@ from crypto.bundle import BundleWriter, Manifest, ManifestEntry
 from crypto.encoding import b64encode
 from crypto.envelope import Sealer
 from crypto.keys import AdminIdentity
+from crypto.xwing import XWingPrivateKey
 
 PASSPHRASE = "correct horse battery staple"
 
@@ -30,6 +31,7 @@ class Source:
 
     source_id: str = field(default_factory=lambda: secrets.token_hex(32))
     reply_key: PrivateKey = field(default_factory=PrivateKey.generate)
+    reply_xwing_key: XWingPrivateKey | None = None  # set: the metadata carries it, as since v2
 
 
 @dataclass
@@ -70,6 +72,8 @@ class FakeInstance:
             "submission_id": submission,
             "language": language,
         }
+        if source.reply_xwing_key is not None:
+            common["reply_xwing_public_key"] = b64encode(bytes(source.reply_xwing_key.public_key))
         out = []
         if narrative is not None:
             meta = {**common, "kind": "message", "answers": answers or {}}

@@ -25,13 +25,14 @@ from nacl.signing import SigningKey  # noqa: E402
 from postgres_schema import postgres_schema  # noqa: E402
 
 from crypto.keys import AdminIdentity  # noqa: E402
+from crypto.xwing import XWingPrivateKey  # noqa: E402
 
 
 @dataclasses.dataclass(frozen=True)
 class AdminKeys:
     """A real admin identity with its private halves kept in memory."""
 
-    recipient: PrivateKey
+    recipient: XWingPrivateKey | PrivateKey
     signing: SigningKey
     identity: AdminIdentity
 
@@ -43,8 +44,9 @@ class AdminKeys:
 
 @pytest.fixture
 def admin_keys() -> AdminKeys:
-    """Fresh offline keys: an X25519 recipient and an Ed25519 signer."""
-    recipient, signing = PrivateKey.generate(), SigningKey.generate()
+    """Fresh offline keys: an X-Wing (hybrid) recipient, as `sealdrop-admin init` makes
+    since envelope v2, and an Ed25519 signer."""
+    recipient, signing = XWingPrivateKey.generate(), SigningKey.generate()
     return AdminKeys(recipient, signing, AdminIdentity((recipient.public_key,), signing.verify_key))
 
 

@@ -121,6 +121,7 @@ def test_the_command_list_is_complete() -> None:
         "search",
         "reply",
         "export-replies",
+        "add-recipient",
         "verify-log",
         "log",
         "upgrade",

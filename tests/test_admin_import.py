@@ -115,8 +115,9 @@ def _tamper(envelope: SealedEnvelope, offset: int) -> SealedEnvelope:
         (lambda e: _tamper(e, len(e.data) - 5), "payload failed authentication"),
         (lambda e: _tamper(e, 30), "not sealed to any of the keys"),
         (
-            # Cut at a chunk boundary: header (159 bytes for one recipient) + one full chunk.
-            lambda e: SealedEnvelope(e.envelope_id, e.source_id, e.data[: 159 + 65536 + 17]),
+            # Cut at a chunk boundary: the v2 header (1248 bytes for one X-Wing recipient:
+            # 21 + 2 + 1169 + 32 + 24) + one full chunk.
+            lambda e: SealedEnvelope(e.envelope_id, e.source_id, e.data[: 1248 + 65536 + 17]),
             "the final chunk is missing: the envelope is truncated",
         ),
     ],

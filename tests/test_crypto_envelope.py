@@ -33,6 +33,7 @@ from crypto.envelope import (
 from crypto.errors import CryptoError, FormatError, HeaderError, NoMatchingKey, PayloadError
 
 MiB = 1024 * 1024
+V2_X25519 = 1 + STANZA_BYTES  # a v2 X25519 stanza: type byte, then the sealed box
 KEY = PrivateKey.generate()
 OTHER = PrivateKey.generate()
 META = {"kind": "file", "filename": "photo.jpg"}
@@ -54,7 +55,7 @@ def open_env(envelope: bytes, keys=(KEY,)) -> tuple[dict[str, object], bytes]:
 
 def header_size(recipients: int = 1) -> int:
     """Bytes before the first payload chunk."""
-    return len(MAGIC) + 2 + recipients * STANZA_BYTES + HEADER_MAC_BYTES + STREAM_HEADER_BYTES
+    return len(MAGIC) + 2 + recipients * V2_X25519 + HEADER_MAC_BYTES + STREAM_HEADER_BYTES
 
 
 def chunk_starts(envelope: bytes, recipients: int = 1) -> list[int]:
@@ -355,7 +356,7 @@ def test_flipped_magic_is_a_header_error(offset: int) -> None:
 
 
 def test_other_version_is_named_as_such() -> None:
-    envelope = ENVELOPE.replace(b"/v1\n", b"/v2\n", 1)
+    envelope = ENVELOPE.replace(b"/v2\n", b"/v3\n", 1)
     with pytest.raises(HeaderError, match="unsupported envelope version"):
         open_env(envelope)
 
@@ -378,19 +379,24 @@ def test_flipped_count_is_a_header_error() -> None:
 def test_flipped_own_stanza_is_no_match(index: int) -> None:
     # Ephemeral key, MAC or wrapped file key: the sealed box no longer opens.
     with pytest.raises(NoMatchingKey):
-        open_env(flip(ENVELOPE, len(MAGIC) + 2 + index))
+        open_env(flip(ENVELOPE, len(MAGIC) + 3 + index))
+
+
+def test_flipped_stanza_type_is_a_header_error() -> None:
+    with pytest.raises(HeaderError, match="stanza type"):
+        open_env(flip(ENVELOPE, len(MAGIC) + 2))  # type 0x01 -> 0x00
 
 
 def test_flipped_stanza_of_another_recipient_fails_the_header_mac() -> None:
     envelope = seal(b"two", keys=(KEY, OTHER))
     with pytest.raises(HeaderError, match="authentication"):
-        open_env(flip(envelope, len(MAGIC) + 2 + STANZA_BYTES + 50), keys=(KEY,))
+        open_env(flip(envelope, len(MAGIC) + 2 + V2_X25519 + 50), keys=(KEY,))
 
 
 @pytest.mark.parametrize("index", [0, 15, 31])
 def test_flipped_header_mac_is_a_header_error(index: int) -> None:
     with pytest.raises(HeaderError, match="authentication"):
-        open_env(flip(ENVELOPE, len(MAGIC) + 2 + STANZA_BYTES + index))
+        open_env(flip(ENVELOPE, len(MAGIC) + 2 + V2_X25519 + index))
 
 
 @pytest.mark.parametrize("index", [0, 12, 23])

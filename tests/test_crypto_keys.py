@@ -144,7 +144,7 @@ def test_identity_file_round_trip_and_layout() -> None:
     ident = identity(2)
     text = ident.to_text()
     lines = text.splitlines()
-    assert lines[0] == "sealdrop admin identity v1"
+    assert lines[0] == "sealdrop admin identity v2"
     assert [line.split(": ")[0] for line in lines[1:]] == [
         "recipient",
         "recipient",
@@ -173,15 +173,15 @@ def _replace_line(text: str, field: str, value: str) -> str:
 @pytest.mark.parametrize(
     ("mangle", "message"),
     [
-        (lambda t: t.replace("v1", "v2", 1), "first line"),
+        (lambda t: t.replace("v2", "v3", 1), "first line"),
         (lambda t: _replace_line(t, "fingerprint", "0000 0000 0000 0000 0000 0000"), "fingerprint"),
         (
             lambda t: "\n".join(x for x in t.splitlines() if not x.startswith("fingerprint")),
             "fingerprint",
         ),
         (lambda t: "\n".join(x for x in t.splitlines() if not x.startswith("signer")), "no signer"),
-        (lambda t: t + "signer: " + signer_to_text(SIGNER.verify_key) + "\n", "repeated"),
-        (lambda t: t + "comment: hello\n", "unexpected"),
+        (lambda t: t + "signer: " + signer_to_text(SIGNER.verify_key) + "\n", "out of order"),
+        (lambda t: t + "comment: hello\n", "out of order"),
         (lambda t: t + "just words\n", "malformed"),
         (lambda t: "", "first line"),
     ],
@@ -221,7 +221,7 @@ def test_identity_needs_1_to_16_distinct_recipients() -> None:
 @pytest.mark.parametrize("key", [RECIPIENT, SIGNER], ids=["recipient", "signing"])
 def test_key_file_round_trip(key: PrivateKey | SigningKey, argon2_cost: Argon2Cost) -> None:
     text = lock_private_key(key, "correct horse 正确".encode(), argon2_cost)
-    assert text.startswith("sealdrop private key v1\n")
+    assert text.startswith("sealdrop private key v2\n")
     assert bytes(key) not in text.encode()
     locked = parse_key_file(text)
     assert (locked.cost.opslimit, locked.cost.memlimit) == (
@@ -285,10 +285,10 @@ def test_key_file_public_and_kind_must_match(argon2_cost: Argon2Cost) -> None:
 @pytest.mark.parametrize(
     ("mangle", "message"),
     [
-        (lambda t: t.replace("v1", "v9", 1), "not a Sealdrop private key"),
+        (lambda t: t.replace("v2", "v9", 1), "not a Sealdrop private key"),
         (lambda t: _replace_line(t, "kdf", "scrypt"), "malformed"),
         (lambda t: _replace_line(t, "kind", "master"), "unknown key kind"),
-        (lambda t: _replace_line(t, "opslimit", "many"), "Argon2id"),
+        (lambda t: _replace_line(t, "opslimit", "many"), "Argon2id opslimit must be"),
         (lambda t: _replace_line(t, "opslimit", "1000"), "Argon2id"),
         (lambda t: _replace_line(t, "memlimit", str(64 * 1024**3)), "Argon2id"),
         (lambda t: "\n".join(x for x in t.splitlines() if not x.startswith("salt")), "malformed"),

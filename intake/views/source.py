@@ -52,11 +52,17 @@ def login() -> ResponseReturnValue:
     except Busy:
         return _login_page(503, str(messages.BUSY))
     session = db()
-    if session.get(Source, keys.source_id_hex) is None:
+    source = session.get(Source, keys.source_id_hex)
+    if source is None:
         app_state.limiter.record_failure()
         return _login_page(403, str(messages.RECEIPT_UNKNOWN))
+    if source.reply_xwing_public_key is None:
+        # A receipt given before hybrid replies: its hybrid reply key is stored now.
+        source.reply_xwing_public_key = bytes(keys.reply_xwing_key.public_key)
     lifetime = app_state.config.login.session_minutes * 60
-    cookie = open_session(session, keys.source_id_hex, keys.reply_key, lifetime, today())
+    cookie = open_session(
+        session, keys.source_id_hex, keys.reply_key, lifetime, today(), keys.reply_xwing_key
+    )
     session.commit()
     response = redirect(url_for("source.home"), code=303)
     response.set_cookie(
@@ -79,7 +85,12 @@ def home() -> ResponseReturnValue:
     if secret is None:
         return _to_login()
     replies = replies_for_source(
-        db(), secret.source_id, secret.reply_key, app_state.signer, app_state.config.instance_id
+        db(),
+        secret.source_id,
+        secret.reply_key,
+        app_state.signer,
+        app_state.config.instance_id,
+        secret.reply_xwing_key,
     )
     return render_template(
         "source.html",

@@ -94,7 +94,12 @@ def _new_source() -> SourceIdentity:
     receipt = new_receipt()
     keys = state().derive(receipt)
     return SourceIdentity(
-        keys.source_id_hex, keys.reply_key.public_key, True, receipt, keys.reply_key
+        keys.source_id_hex,
+        keys.reply_key.public_key,
+        True,
+        receipt,
+        keys.reply_key,
+        keys.reply_xwing_key.public_key,
     )
 
 
@@ -246,7 +251,12 @@ def follow_up() -> ResponseReturnValue:
     secret = load_session(db(), request.cookies.get(COOKIE_NAME))
     if secret is None:
         return _session_ended()
-    identity = SourceIdentity(secret.source_id, secret.reply_key.public_key)
+    xwing = secret.reply_xwing_key
+    identity = SourceIdentity(
+        secret.source_id,
+        secret.reply_key.public_key,
+        reply_xwing_public_key=None if xwing is None else xwing.public_key,
+    )
     writer = SubmissionWriter(
         app_state.store, app_state.sealer, lambda: identity, current_language().tag, today()
     )

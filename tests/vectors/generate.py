@@ -3,17 +3,20 @@
 Usage:  python tests/vectors/generate.py [--out DIR]
 
 Each vector is one file: `key: value` header lines, a blank line, then the raw envelope.
-Keys: `expect` (success | header failure | no match | payload failure), `identity` (hex
-X25519 private key that should open it), `payload` (SHA-256 of the expected content, for
-success), `comment`.
+Keys: `expect` (success | header failure | no match | payload failure), `identity` (the
+private keys to open it with, comma-separated: hex of an X25519 private key, or `xwing:`
+and the hex of a 32-byte X-Wing seed), `payload` (SHA-256 of the expected content, for
+success), `comment`. Key-file vectors are in keys/ (see write_key_file_vectors).
 
 This encoder is written from the spec alone and does not import crypto/: the vectors then
 check crypto/ against the document rather than against itself. It can also misbehave on
 purpose (wrong padding, broken frame rules, a lying trailer...), producing envelopes that
 authenticate but are malformed, which crypto/'s sealer can never make.
 
-Sealed boxes use fresh randomness, so a run gives different bytes: the files are generated
-once and committed; tests read them and never regenerate them.
+Every random input is derived from a fixed label (ephemeral keys, file keys, ML-KEM's
+encapsulation seed, key-file salts), so a run writes the same bytes each time; a test checks
+that the committed files are what this script writes. ML-KEM comes from kyber-py, whose
+encapsulation takes its seed (pyca/cryptography, which crypto/ uses, cannot).
 
 The export bundle v2 vectors (bundle/, docs/bundle-format.md) are made by the functions
 under "export bundle v2 vectors" below, from fixed seeds only: a run gives the same bytes,
@@ -31,9 +34,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import nacl.bindings as sodium
+from kyber_py.ml_kem import ML_KEM_768
 from nacl.encoding import RawEncoder
 from nacl.hash import blake2b
-from nacl.public import PrivateKey, PublicKey, SealedBox
+from nacl.public import PrivateKey, PublicKey
 from nacl.signing import SigningKey
 
 MAGIC = b"sealdrop-envelope/v1\n"
@@ -83,6 +87,15 @@ def subkey(file_key: bytes, person: bytes) -> bytes:
     return blake2b(b"", digest_size=32, key=file_key, person=person, encoder=RawEncoder)
 
 
+def sealed_box(recipient: PublicKey, message: bytes, label: bytes = b"") -> bytes:
+    """libsodium's crypto_box_seal, with the ephemeral key derived from a label (reproducible)."""
+    esk = hashlib.sha256(b"sealdrop test vector ephemeral" + label + bytes(recipient) + message)
+    secret = esk.digest()
+    epk = sodium.crypto_scalarmult_base(secret)
+    nonce = blake2b(epk + bytes(recipient), digest_size=24, encoder=RawEncoder)
+    return epk + sodium.crypto_box(message, nonce, bytes(recipient), secret)
+
+
 def header(
     recipients: Sequence[PublicKey],
     *,
@@ -94,7 +107,7 @@ def header(
 ) -> bytes:
     """Magic, flags, count, stanzas and a header MAC that is correct for these bytes."""
     if stanzas is None:
-        stanzas = b"".join(SealedBox(r).encrypt(file_key) for r in recipients)
+        stanzas = b"".join(sealed_box(r, file_key) for r in recipients)
     n = len(recipients) if count is None else count
     head = magic + bytes([flags, n]) + stanzas
     mac_key = subkey(file_key, b"sealdrop-env-mac")
@@ -149,8 +162,11 @@ def payload(
             len(plain) - CHUNK * ((len(plain) - 1) // CHUNK)
         ]
     state = sodium.crypto_secretstream_xchacha20poly1305_state()
-    out = sodium.crypto_secretstream_xchacha20poly1305_init_push(
-        state, subkey(file_key, b"sealdrop-env-pay")
+    # init_push draws the 24-byte stream header at random; init_pull from a header derived
+    # from the plaintext sets up the very state init_push would have for that header.
+    out = hashlib.sha256(b"sealdrop test vector stream header" + file_key + plain).digest()[:24]
+    sodium.crypto_secretstream_xchacha20poly1305_init_pull(
+        state, out, subkey(file_key, b"sealdrop-env-pay")
     )
     offset = 0
     for index, size in enumerate(cuts):
@@ -247,7 +263,7 @@ def cases() -> list[tuple[str, dict[str, str], bytes]]:
     bad(
         "header_bad_version",
         "header failure",
-        header(pub, magic=b"sealdrop-envelope/v2\n") + body,
+        header(pub, magic=b"sealdrop-envelope/v3\n") + body,
         "a future version",
     )
     bad(
@@ -499,6 +515,392 @@ def cases() -> list[tuple[str, dict[str, str], bytes]]:
     return out
 
 
+# --- envelope v2: X-Wing hybrid and X25519 stanzas (owned with docs/envelope-format.md) -----
+
+MAGIC_V2 = b"sealdrop-envelope/v2\n"
+XWING_LABEL = bytes.fromhex("5c2e2f2f5e5c")
+XWING_WRAP_AD = b"sealdrop-envelope/v2 xwing"
+
+
+class XWingKey:
+    """An X-Wing key pair from its 32-byte seed, as the draft derives it (SHAKE256)."""
+
+    def __init__(self, label: str) -> None:
+        self.seed = hashlib.sha256(b"sealdrop test vector xwing " + label.encode()).digest()
+        expanded = hashlib.shake_256(self.seed).digest(96)
+        pk_m, self.sk_m = ML_KEM_768._keygen_internal(expanded[:32], expanded[32:64])
+        self.sk_x = expanded[64:]
+        self.pk_x = sodium.crypto_scalarmult_base(self.sk_x)
+        self.public = pk_m + self.pk_x
+
+    @property
+    def identity(self) -> str:
+        return "xwing:" + self.seed.hex()
+
+
+ALICE_PQ = XWingKey("alice")
+BOB_PQ = XWingKey("bob")
+
+
+def xwing_encapsulate(public: bytes, label: str) -> tuple[bytes, bytes]:
+    """EncapsulateDerand of the draft, with eseed derived from a label."""
+    eseed = hashlib.shake_256(b"sealdrop test vector eseed " + label.encode()).digest(64)
+    pk_m, pk_x = public[:1184], public[1184:]
+    ct_x = sodium.crypto_scalarmult_base(eseed[32:])
+    ss_x = sodium.crypto_scalarmult(eseed[32:], pk_x)
+    ss_m, ct_m = ML_KEM_768._encaps_internal(pk_m, eseed[:32])
+    shared = hashlib.sha3_256(ss_m + ss_x + ct_x + pk_x + XWING_LABEL).digest()
+    return shared, ct_m + ct_x
+
+
+def xwing_stanza(public: bytes, file_key: bytes = FILE_KEY, label: str = "") -> bytes:
+    """Type 0x02: X-Wing ciphertext || ChaCha20-Poly1305(file key), key from the secret."""
+    shared, ciphertext = xwing_encapsulate(public, label + file_key.hex())
+    wrap_key = blake2b(shared, digest_size=32, person=b"sealdrop-xwing-w", encoder=RawEncoder)
+    wrapped = sodium.crypto_aead_chacha20poly1305_ietf_encrypt(
+        file_key, XWING_WRAP_AD, bytes(12), wrap_key
+    )
+    return b"\x02" + ciphertext + wrapped
+
+
+def x25519_stanza(recipient: PublicKey, file_key: bytes = FILE_KEY) -> bytes:
+    """Type 0x01: the v1 sealed box behind a type byte."""
+    return b"\x01" + sealed_box(recipient, file_key, b"v2")
+
+
+def header_v2(
+    stanzas: Sequence[bytes],
+    *,
+    mac_file_key: bytes = FILE_KEY,
+    count: int | None = None,
+    magic: bytes = MAGIC_V2,
+) -> bytes:
+    """Magic, flags, count, typed stanzas and the header MAC under `mac_file_key`."""
+    head = magic + bytes([0, len(stanzas) if count is None else count]) + b"".join(stanzas)
+    mac_key = subkey(mac_file_key, b"sealdrop-env-mac")
+    return head + blake2b(head, digest_size=32, key=mac_key, encoder=RawEncoder)
+
+
+def seal_with_file_key(
+    file_keys: Sequence[bytes],
+    recipients: Sequence[PublicKey],
+    *,
+    mac_key_index: int,
+    content: bytes,
+) -> bytes:
+    """A v2 envelope whose X25519 stanzas hold different file keys (a hostile producer's)."""
+    stanzas = [x25519_stanza(r, k) for r, k in zip(recipients, file_keys, strict=True)]
+    file_key = file_keys[mac_key_index]
+    return header_v2(stanzas, mac_file_key=file_key) + payload(
+        plaintext(content, b'{"kind":"message"}'), file_key=file_key
+    )
+
+
+def seal_v1(recipients: Sequence[PublicKey], content: bytes) -> bytes:
+    """A v1 envelope, as servers wrote them before v2."""
+    return header(recipients) + payload(plaintext(content, b'{"kind":"message"}'))
+
+
+def cases_v2() -> list[tuple[str, dict[str, str], bytes]]:
+    """The v2 vectors: hybrid, mixed, tampered, downgraded, and chunk tags other than
+    MESSAGE and FINAL."""
+    out: list[tuple[str, dict[str, str], bytes]] = []
+
+    def add(
+        name: str,
+        expect: str,
+        ids: Sequence[str],
+        data: bytes,
+        comment: str,
+        content: bytes | None = None,
+    ) -> None:
+        fields = {"expect": expect, "identity": ",".join(ids)}
+        if content is not None:
+            fields["payload"] = hashlib.sha256(content).hexdigest()
+        fields["comment"] = comment
+        out.append((name, fields, data))
+
+    alice_x, bob_x = bytes(ALICE).hex(), bytes(BOB).hex()
+    small = "你好, Sealdrop! A short tip.".encode()
+    body = payload(plaintext(small, META))
+    hybrid = header_v2([xwing_stanza(ALICE_PQ.public)]) + body
+    add(
+        "v2_success_hybrid",
+        "success",
+        [ALICE_PQ.identity],
+        hybrid,
+        "one X-Wing stanza, opened with the X-Wing seed",
+        small,
+    )
+    example = header_v2([xwing_stanza(ALICE_PQ.public)]) + payload(
+        plaintext(b"hi", b'{"kind":"message"}')
+    )
+    add(
+        "v2_success_spec_example",
+        "success",
+        [ALICE_PQ.identity],
+        example,
+        "the v2 worked example in docs/envelope-format.md",
+        b"hi",
+    )
+    mixed = header_v2([x25519_stanza(BOB.public_key), xwing_stanza(ALICE_PQ.public)]) + body
+    add(
+        "v2_success_mixed_hybrid_key",
+        "success",
+        [ALICE_PQ.identity],
+        mixed,
+        "an X25519 stanza (Bob) then an X-Wing stanza (Alice); opened with Alice's",
+        small,
+    )
+    add(
+        "v2_success_mixed_classical_key",
+        "success",
+        [bob_x],
+        mixed,
+        "the same envelope opened with Bob's X25519 key",
+        small,
+    )
+    add(
+        "v2_no_match_wrong_key",
+        "no match",
+        [BOB_PQ.identity, alice_x],
+        hybrid,
+        "sealed to Alice's X-Wing key; opened with Bob's X-Wing key and an X25519 key",
+    )
+    start = len(MAGIC_V2) + 2
+    add(
+        "v2_no_match_tampered_mlkem_ciphertext",
+        "no match",
+        [ALICE_PQ.identity],
+        flip(hybrid, start + 1 + 500),
+        "one bit of the ML-KEM ciphertext flipped",
+    )
+    add(
+        "v2_no_match_tampered_x25519_share",
+        "no match",
+        [ALICE_PQ.identity],
+        flip(hybrid, start + 1 + 1100),
+        "one bit of the X25519 ephemeral share flipped",
+    )
+    add(
+        "v2_no_match_tampered_wrapped_key",
+        "no match",
+        [ALICE_PQ.identity],
+        flip(hybrid, start + 1 + 1130),
+        "one bit of the wrapped file key flipped",
+    )
+    stanza = xwing_stanza(ALICE_PQ.public)
+    stripped = b"\x01" + stanza[1 + 1088 : 1 + 1120] + stanza[1 + 1120 :]
+    downgraded = header_v2([stripped]) + body  # even with a MAC that matches the file key
+    x_half = ALICE_PQ.sk_x.hex()
+    add(
+        "v2_no_match_downgrade_stripped",
+        "no match",
+        [ALICE_PQ.identity, x_half],
+        downgraded,
+        "Alice's X-Wing stanza cut to its X25519 share and wrapped key and relabelled 0x01: "
+        "neither her X-Wing key nor its X25519 half opens it",
+    )
+    dropped = mixed[: start - 1] + b"\x01" + mixed[start : start + 81] + mixed[start + 81 + 1169 :]
+    add(
+        "v2_header_hybrid_stanza_dropped",
+        "header failure",
+        [bob_x],
+        dropped,
+        "the X-Wing stanza of a mixed envelope removed and the count lowered: the MAC fails",
+    )
+    add(
+        "v2_header_unknown_stanza_type",
+        "header failure",
+        [ALICE_PQ.identity],
+        hybrid[:start] + b"\x03" + hybrid[start + 1 :],
+        "stanza type 0x03",
+    )
+    add(
+        "v2_header_truncated_in_hybrid_stanza",
+        "header failure",
+        [ALICE_PQ.identity],
+        hybrid[: start + 1 + 600],
+        "ends inside the X-Wing stanza",
+    )
+    add(
+        "v2_header_truncated_magic",
+        "header failure",
+        [alice_x],
+        MAGIC_V1_PREFIX,
+        "the first 20 bytes of the v1 magic: truncated, not another version",
+    )
+    keys = [hashlib.sha256(b"file key one").digest(), hashlib.sha256(b"file key two").digest()]
+    two = seal_with_file_key(
+        keys, [ALICE.public_key, BOB.public_key], mac_key_index=1, content=small
+    )
+    add(
+        "v2_success_two_file_keys",
+        "success",
+        [alice_x, bob_x],
+        two,
+        "Alice's stanza holds another file key than Bob's; the MAC is under Bob's. Alice's "
+        "opens first, fails the MAC, and the reader goes on to Bob's",
+        small,
+    )
+    add(
+        "v2_header_two_file_keys_wrong_only",
+        "header failure",
+        [alice_x],
+        two,
+        "the same envelope with Alice's key alone: her stanza opens, the MAC fails",
+    )
+    big = content_of(70_000, "big")
+    plain_big = plaintext(big)
+    for tag, tag_name in ((TAG_PUSH, "push"), (TAG_REKEY, "rekey")):
+        tagged = payload(plain_big, tags=lambda i, n, t=tag: t if i == 0 else TAG_FINAL)
+        add(
+            f"v2_payload_tag_{tag_name}",
+            "payload failure",
+            [alice_x],
+            header_v2([x25519_stanza(ALICE.public_key)]) + tagged,
+            f"the first of two chunks carries TAG_{tag_name.upper()}, which v1 and v2 refuse",
+        )
+        add(
+            f"payload_tag_{tag_name}",
+            "payload failure",
+            [alice_x],
+            header([ALICE.public_key]) + tagged,
+            f"v1: the first chunk carries TAG_{tag_name.upper()}",
+        )
+    return out
+
+
+MAGIC_V1_PREFIX = MAGIC[:20]
+TAG_PUSH = sodium.crypto_secretstream_xchacha20poly1305_TAG_PUSH
+TAG_REKEY = sodium.crypto_secretstream_xchacha20poly1305_TAG_REKEY
+
+
+# --- private key files (v1 and v2) and their tolerances --------------------------------------
+
+KEY_FILE_PASSPHRASE = "correct horse 电池"
+KEY_FILE_COST = (1, 8192)  # the minimum, so the vectors open fast
+
+
+def key_file(
+    kind: str,
+    public: str,
+    private: bytes,
+    *,
+    version: int = 2,
+    opslimit: str = "1",
+    memlimit: str = "8192",
+    label: str = "",
+    alter_box: bool = False,
+) -> str:
+    """A private key file as the spec lays it out, with a salt and nonce from a label."""
+    tag = {"recipient": b"R", "signing": b"S", "hybrid": b"H"}[kind]
+    salt = hashlib.sha256(b"salt " + label.encode() + private).digest()[:16]
+    nonce = hashlib.sha256(b"nonce " + label.encode() + private).digest()[:24]
+    wrapping = sodium.crypto_pwhash_alg(
+        32,
+        KEY_FILE_PASSPHRASE.encode(),
+        salt,
+        KEY_FILE_COST[0],
+        KEY_FILE_COST[1],
+        sodium.crypto_pwhash_ALG_ARGON2ID13,
+    )
+    box = nonce + sodium.crypto_secretbox(tag + private, nonce, wrapping)
+    if alter_box:
+        box = box[:40] + bytes([box[40] ^ 1]) + box[41:]
+    lines = [
+        f"sealdrop private key v{version}",
+        f"kind: {kind}",
+        f"public: {public}",
+        "kdf: argon2id",
+        f"opslimit: {opslimit}",
+        f"memlimit: {memlimit}",
+        f"salt: {base64.b64encode(salt).decode()}",
+        f"box: {base64.b64encode(box).decode()}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def key_text(prefix: str, payload_bytes: bytes) -> str:
+    """PREFIX || base32(key || BLAKE2b-32 checksum), lowercase, unpadded."""
+    check = blake2b(
+        prefix.encode() + b"\x00" + payload_bytes,
+        digest_size=4,
+        person=b"sealdrop-keytext",
+        encoder=RawEncoder,
+    )
+    return prefix + base64.b32encode(payload_bytes + check).decode().rstrip("=").lower()
+
+
+def write_key_file_vectors(directory: Path) -> int:
+    """keys/: one file per case, `key: value` lines, a blank line, then the key file."""
+    directory.mkdir(exist_ok=True)
+    x_pub = key_text("sdrecipient1", bytes(ALICE.public_key))
+    pq_pub = key_text("sdxwing1", ALICE_PQ.public)
+    plain = key_file("recipient", x_pub, bytes(ALICE), label="x")
+    hybrid = key_file("hybrid", pq_pub, ALICE_PQ.seed, label="pq")
+    v1 = key_file("recipient", x_pub, bytes(ALICE), version=1, label="v1")
+    cases: list[tuple[str, str, str, str]] = [
+        ("success_v2_recipient", "success", plain, "a v2 X25519 recipient key file"),
+        ("success_v2_hybrid", "success", hybrid, "a v2 X-Wing (hybrid) recipient key file"),
+        ("success_v1_recipient", "success", v1, "a v1 key file, as vaults made before v2 hold"),
+        ("success_crlf", "success", plain.replace("\n", "\r\n"), "CRLF line ends"),
+        (
+            "success_surrounding_whitespace",
+            "success",
+            " \t\r\n\n" + plain + "\n \t\n",
+            "blank lines, spaces and tabs before the first line and after the last",
+        ),
+        (
+            "success_line_end_whitespace",
+            "success",
+            "\n".join(line + " \t" for line in plain.splitlines()) + "\n",
+            "spaces and tabs at the end of every line",
+        ),
+        (
+            "format_leading_zero",
+            "format error",
+            key_file("recipient", x_pub, bytes(ALICE), opslimit="01", label="x"),
+            "opslimit 01: numbers have no leading zeros",
+        ),
+        (
+            "format_plus_sign",
+            "format error",
+            key_file("recipient", x_pub, bytes(ALICE), memlimit="+8192", label="x"),
+            "memlimit +8192: digits only",
+        ),
+        (
+            "format_non_ascii_digit",
+            "format error",
+            key_file("recipient", x_pub, bytes(ALICE), opslimit="\u0661", label="x"),
+            "opslimit in an Arabic-Indic digit: ASCII digits only",
+        ),
+        ("format_lone_cr", "format error", plain.replace("\n", "\r"), "lines ended by CR alone"),
+        (
+            "format_blank_line_inside",
+            "format error",
+            plain.replace("\nkdf", "\n\nkdf"),
+            "an empty line between fields",
+        ),
+        (
+            "format_hybrid_in_v1",
+            "format error",
+            key_file("hybrid", pq_pub, ALICE_PQ.seed, version=1, label="pq"),
+            "kind hybrid exists only in v2",
+        ),
+        (
+            "wrong_passphrase_box_altered",
+            "wrong passphrase",
+            key_file("recipient", x_pub, bytes(ALICE), label="x", alter_box=True),
+            "the box altered: reported as a wrong passphrase",
+        ),
+    ]
+    for name, expect, text, comment in cases:
+        head = f"expect: {expect}\npassphrase: {KEY_FILE_PASSPHRASE}\ncomment: {comment}\n\n"
+        (directory / name).write_bytes(head.encode() + text.encode())
+    return len(cases)
+
+
 def _fields(
     expect: str, key: PrivateKey, comment: str, content: bytes | None = None
 ) -> dict[str, str]:
@@ -511,11 +913,11 @@ def _fields(
 
 def write_all(directory: Path) -> int:
     """Write every vector into `directory`; return how many."""
-    written = cases()
+    written = cases() + cases_v2()
     for name, fields, data in written:
         head = "".join(f"{k}: {v}\n" for k, v in fields.items()).encode()
         (directory / name).write_bytes(head + b"\n" + data)
-    return len(written)
+    return len(written) + write_key_file_vectors(directory / "keys")
 
 
 # --- export bundle v2 vectors (docs/bundle-format.md, "Test vectors") ----------------------
@@ -533,17 +935,6 @@ def bundle_seed(label: str) -> bytes:
 
 BUNDLE_INSTANCE = SigningKey(bundle_seed("instance"))
 BUNDLE_INSTANCE_ID = bundle_seed("instance id")[:16].hex()
-
-
-def key_text(prefix: str, payload: bytes) -> str:
-    """PREFIX + lowercase unpadded base32 of payload || 4-byte BLAKE2b checksum."""
-    check = blake2b(
-        prefix.encode() + b"\x00" + payload,
-        digest_size=4,
-        person=b"sealdrop-keytext",
-        encoder=RawEncoder,
-    )
-    return prefix + base64.b32encode(payload + check).decode().rstrip("=").lower()
 
 
 def instance_fingerprint(public: bytes) -> str:
