@@ -53,7 +53,7 @@ def test_a_source_from_before_gets_its_hybrid_key_at_login(
     with state.sessions() as session:
         row = session.scalars(select(Source)).one()
         expected = bytes(row.reply_xwing_public_key)
-        row.reply_xwing_public_key = None  # as migration 0003 leaves an older source
+        row.reply_xwing_public_key = None  # as migration 0004 leaves an older source
         session.commit()
     assert login(client, receipt).status_code == 303
     with state.sessions() as session:

@@ -18,6 +18,6 @@ class Source(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # hex of 32 bytes
     reply_public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
     # X-Wing (hybrid) reply key: replies are sealed to it when present. None for sources
-    # made before migration 0003 until their next login derives it from the receipt.
+    # made before migration 0004 until their next login derives it from the receipt.
     reply_xwing_public_key: Mapped[bytes | None] = mapped_column(LargeBinary(1216), default=None)
     created_day: Mapped[datetime.date] = mapped_column(Date)
