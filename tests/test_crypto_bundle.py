@@ -266,8 +266,10 @@ def test_bundle_cut_inside_the_manifest(cut: int) -> None:
 def test_size_that_differs_from_the_manifest_skips_the_slot() -> None:
     offset = entry_offsets(BUNDLE)[2] + 16
     bundle = bytearray(BUNDLE)
-    bundle[offset + 7] ^= 1  # one more byte than listed: the reader then runs into the end
     size = len(ENVELOPES[2][2])
+    assert int.from_bytes(bundle[offset : offset + 8], "big") == size
+    # One more byte than listed: the reader then runs into the end.
+    bundle[offset : offset + 8] = (size + 1).to_bytes(8, "big")
     said = outcomes(bytes(bundle))
     why = f"its size in the bundle ({size + 1}) is not the manifest's ({size})"
     assert said[2] == ("skip", IDS[2], why)
