@@ -110,7 +110,7 @@ def test_the_committed_vectors_are_what_the_generator_writes(tmp_path: Path) -> 
     committed = sorted(
         p.relative_to(VECTORS)
         for p in VECTORS.rglob("*")
-        # receipts/ has a generator of its own, checked by tests/test_crypto_receipt_check.py
+        # receipts/ is written by its own generator (tests/vectors/receipts/generate.py)
         if p.is_file()
         and p.suffix not in (".py", ".pyc")
         and p.parts[len(VECTORS.parts)] != "receipts"
