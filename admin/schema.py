@@ -97,7 +97,30 @@ CREATE TABLE custody (
 """
 
 
+# --- workspace flags (issue 15): additive tables, created on first use in older vaults ---
+# Who read which tip and which sources are starred: triage state of the web workspace,
+# kept apart so the schema's owner can fold it into the vault's upgrade path.
+WORKSPACE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tip_reads (
+    tip_id INTEGER PRIMARY KEY REFERENCES tips(tip_id),
+    time TEXT NOT NULL,
+    actor TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS source_stars (
+    source_id TEXT PRIMARY KEY,
+    time TEXT NOT NULL,
+    actor TEXT NOT NULL
+);
+"""
+
+
+def ensure_workspace_schema(db: sqlite3.Connection) -> None:
+    """Add the workspace's flag tables if this vault predates them (idempotent)."""
+    db.executescript(WORKSPACE_SCHEMA)
+
+
 def create_schema(db: sqlite3.Connection) -> None:
     """Create every table of a fresh vault."""
     db.executescript(SCHEMA)
+    ensure_workspace_schema(db)
     db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
