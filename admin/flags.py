@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from . import custody
-from .schema import ensure_workspace_schema
 from .tips import get_tip
 from .vault import Vault
 
 
 def mark_read(vault: Vault, tip_ids: list[int], read: bool) -> list[int]:
     """Mark tips read (or unread again); returns the tips whose flag changed."""
-    ensure_workspace_schema(vault.db)
     changed = []
     for tip_id in tip_ids:
         get_tip(vault, tip_id)
@@ -31,7 +29,6 @@ def mark_read(vault: Vault, tip_ids: list[int], read: bool) -> list[int]:
 
 def set_star(vault: Vault, source_id: str, starred: bool) -> bool:
     """Star or unstar a source; False if it already was so."""
-    ensure_workspace_schema(vault.db)
     if starred:
         cur = vault.db.execute(
             "INSERT OR IGNORE INTO source_stars VALUES (?, ?, ?)",
@@ -48,14 +45,12 @@ def set_star(vault: Vault, source_id: str, starred: bool) -> bool:
 
 def is_starred(vault: Vault, source_id: str) -> bool:
     """True if the source is starred."""
-    ensure_workspace_schema(vault.db)
     row = vault.db.execute("SELECT 1 FROM source_stars WHERE source_id = ?", (source_id,))
     return row.fetchone() is not None
 
 
 def read_tips(vault: Vault, tip_ids: list[int]) -> set[int]:
     """Which of these tips were read."""
-    ensure_workspace_schema(vault.db)
     if not tip_ids:
         return set()
     marks = ",".join("?" * len(tip_ids))

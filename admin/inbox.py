@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .schema import ensure_workspace_schema
 from .tips import first_words
 from .vault import Vault
 
@@ -68,7 +67,6 @@ def inbox_page(
 ) -> InboxPage:
     """One page of tips; rows say language, first words, files and whether the source is
     already in a case."""
-    ensure_workspace_schema(vault.db)
     clauses, params = _where(wanted)
     found = _CURSOR.match(cursor or "")
     if found:

@@ -4,12 +4,17 @@
     DIR/keys/recipient.key      X25519 key tips are sealed to (locked under the passphrase)
     DIR/keys/signing.key        Ed25519 key that signs replies and acks (locked)
     DIR/keys/vault.key          X25519 key only this vault uses: content and database at rest
-    DIR/vault.db.enc            the SQLite database, serialised and encrypted (secretbox)
+    DIR/vault.db                the SQLCipher 4 database (every page encrypted and MACed)
+    DIR/vault.db-journal        its rollback journal, only while a command writes (encrypted)
     DIR/content/ID.sdv          each imported envelope's content, sealed to the vault key
     DIR/vault.lock              held (flock) by the one command using the vault
 
-The database is never on disk in the clear: a command decrypts it into an in-memory
-SQLite connection and writes it back encrypted, atomically, when it changes.
+The database is never on disk in the clear: SQLCipher encrypts each page (and each page
+image in the journal) with a key derived from the vault key, so a command reads and
+writes only the pages it needs, inside one transaction that a kill rolls back. Temporary
+tables, sorts and indexes stay in memory (checked at open). Layout: docs/vault-format.md.
+Vaults of the first format (vault.db.enc, the whole database sealed with secretbox) are
+converted by `sealdrop-admin upgrade` (admin/upgrade.py).
 """
 
 from __future__ import annotations
@@ -29,11 +34,10 @@ from pathlib import Path
 from typing import IO, Any
 
 import click
-import nacl.exceptions
+import sqlcipher3.dbapi2 as sqlcipher
 from nacl.encoding import RawEncoder
 from nacl.hash import blake2b
 from nacl.public import PrivateKey
-from nacl.secret import SecretBox
 from nacl.signing import SigningKey
 
 from crypto.envelope import EnvelopeReader, EnvelopeWriter, Opener, Sealer
@@ -42,9 +46,14 @@ from crypto.kdf import Argon2Cost
 from crypto.keys import AdminIdentity, lock_private_key, unlock_private_key
 
 from .errors import AdminError
-from .schema import create_schema
+from .schema import create_schema, migrate
 
-DB_MAGIC = b"sealdrop-vault-db/v1\n"
+DB_NAME = "vault.db"
+OLD_DB_NAME = "vault.db.enc"  # the first format; `sealdrop-admin upgrade` converts it
+DB_KEY_SIZE = 32
+# SQLite result codes (the low byte of an extended code) that mean the database file is
+# damaged (a page failed SQLCipher's HMAC or is not a database page) or the disk is full.
+_SQLITE_IOERR, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_NOTADB = 10, 11, 13, 26
 KEY_NAMES = ("recipient", "signing", "vault")
 
 # Making imported content durable. One fsync per content file cost more than half of a
@@ -129,14 +138,103 @@ def _syncfs(fd: int) -> None:
         raise OSError(code, os.strerror(code))
 
 
-def _db_key(vault_key: PrivateKey) -> bytes:
-    """The database key, derived so it never equals the key used to seal content."""
+def db_key(vault_key: PrivateKey) -> bytes:
+    """The SQLCipher key: BLAKE2b keyed with the vault key, its own personalisation, so it
+    never equals the key content is sealed with (nor the first format's database key)."""
     return blake2b(
         b"",
-        digest_size=SecretBox.KEY_SIZE,
+        digest_size=DB_KEY_SIZE,
         key=bytes(vault_key),
-        person=b"sealdrop-vaultdb",
+        person=b"sealdrop-vdb-sqc",
         encoder=RawEncoder,
+    )
+
+
+def connect_database(path: Path, key: bytes, create: bool = False) -> sqlite3.Connection:
+    """Open (or, with create, make) a SQLCipher database keyed with a raw 256-bit key.
+
+    sqlcipher3.dbapi2 is a fork of the standard library's sqlite3 module with the same
+    classes and methods, so the connection is typed as sqlite3's (it ships no stubs).
+    """
+    if create:
+        # 0600 from the start (SQLite would use the umask); its journal copies the mode.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    elif not path.is_file():
+        raise AdminError(f"the vault database {path} is missing. Restore it from your backup.")
+    db: sqlite3.Connection = sqlcipher.connect(str(path), timeout=0)
+    try:
+        # The raw-key form skips SQLCipher's own PBKDF2: the key is already a 256-bit
+        # secret (Argon2id guards the passphrase that unlocks vault.key).
+        db.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+        # Our own messages name what failed; SQLCipher's log lines on stderr would only
+        # repeat it.
+        db.execute("PRAGMA cipher_log_level = NONE")
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        _keep_temp_in_memory(db)
+        # A rollback journal, not WAL: the flock already allows one command at a time, so
+        # WAL's concurrent readers buy nothing, and between commands the database is one
+        # file (no -wal/-shm beside it) that a backup copies whole. FULL syncs the journal
+        # before the database is touched, so a kill or power cut leaves before or after.
+        mode = db.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
+        if str(mode).lower() != "delete":
+            raise AdminError(f"the vault database cannot use a rollback journal (got {mode}).")
+        db.execute("PRAGMA synchronous = FULL")
+        db.row_factory = sqlcipher.Row
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _keep_temp_in_memory(db: sqlite3.Connection) -> None:
+    """Refuse a SQLite build that would write temporary tables or sorts to files."""
+    options = {str(r[0]) for r in db.execute("PRAGMA compile_options")}
+    db.execute("PRAGMA temp_store = MEMORY")
+    store = int(db.execute("PRAGMA temp_store").fetchone()[0])
+    # TEMP_STORE=0 ignores the pragma and always uses files; 1-3 honour MEMORY (2).
+    if store != 2 or "TEMP_STORE=0" in options:
+        raise AdminError(
+            "this SQLCipher build would write temporary data (decrypted sorts and search "
+            "results) to files outside the vault, so sealdrop-admin refuses to run. Install "
+            "the sqlcipher3-binary wheel (pip install sqlcipher3-binary), built with "
+            "TEMP_STORE=2."
+        )
+
+
+def is_damage(exc: BaseException) -> bool:
+    """True if a database error means a page is damaged or not ours (HMAC failed)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return (
+        isinstance(exc, sqlcipher.DatabaseError)
+        and code is not None
+        and (code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB))
+    )
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True if a database error means the disk (or quota) is full."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return (
+        isinstance(exc, sqlcipher.DatabaseError)
+        and code is not None
+        and (code & 0xFF == _SQLITE_FULL)
+    )
+
+
+def damaged_error(root: Path) -> AdminError:
+    """The message for a database that fails SQLCipher's checks."""
+    kept = [p.name for p in sorted(root.glob(OLD_DB_NAME + ".v1*"))]
+    old = (
+        f" The database from before the upgrade is still there ({kept[0]}): it lacks "
+        "what was done since the upgrade."
+        if kept
+        else ""
+    )
+    return AdminError(
+        f"the vault database ({root / DB_NAME}) is damaged or was tampered with: a page "
+        "failed SQLCipher's authentication check. Nothing was changed. Stop using this "
+        "copy and restore the vault directory from your backup copy of it (keep the "
+        f"damaged one for inspection).{old}"
     )
 
 
@@ -198,11 +296,13 @@ def create_vault(
             text = lock_private_key(key, passphrase, cost)
             write_private(root / "keys" / f"{name}.key", text.encode("ascii"))
         (root / "vault.lock").touch(mode=0o600)
-        db = sqlite3.connect(":memory:")
-        create_schema(db)
-        db.commit()
-        _write_db(root, vault_key, db)
-        db.close()
+        db = connect_database(root / DB_NAME, db_key(vault_key), create=True)
+        try:
+            create_schema(db)
+            db.commit()
+        finally:
+            db.close()
+        fsync_dir(root)
         pub = identity.to_text().encode("ascii")
         write_private(root / "admin-identity.pub", pub)
         (root / "admin-identity.pub").chmod(0o644)
@@ -222,19 +322,14 @@ def create_vault(
                 shutil.rmtree(child) if child.is_dir() else child.unlink()
         else:
             shutil.rmtree(root, ignore_errors=True)
-        if isinstance(exc, OSError):
+        if isinstance(exc, OSError | sqlcipher.DatabaseError):
+            why = exc.strerror if isinstance(exc, OSError) else str(exc)
             raise AdminError(
-                f"cannot create the vault in {root}: {exc.strerror}. Nothing was left behind; "
+                f"cannot create the vault in {root}: {why}. Nothing was left behind; "
                 "choose a writable place with enough free space."
             ) from exc
         raise
     return identity
-
-
-def _write_db(root: Path, vault_key: PrivateKey, db: sqlite3.Connection) -> None:
-    sealed = SecretBox(_db_key(vault_key)).encrypt(db.serialize())
-    write_private(root / "vault.db.enc", DB_MAGIC + bytes(sealed))
-    fsync_dir(root)
 
 
 class Vault:
@@ -251,8 +346,7 @@ class Vault:
         self._use_syncfs: bool | None = None
         self._sync_fd: int | None = None
         self._syncfs_needed = False
-        self.db: sqlite3.Connection = sqlite3.connect(":memory:")
-        self.db.row_factory = sqlite3.Row
+        self._db: sqlite3.Connection | None = None
 
     # --- opening -------------------------------------------------------------------
     def _acquire_lock(self) -> None:
@@ -270,37 +364,27 @@ class Vault:
         self._lock_fd = fd
 
     def _load(self) -> None:
-        vault_key = self.key("vault")
-        assert isinstance(vault_key, PrivateKey)
+        path = self.root / DB_NAME
         try:
-            data = (self.root / "vault.db.enc").read_bytes()
-        except OSError as exc:
-            raise AdminError(f"cannot read the vault database: {exc.strerror}.") from exc
-        if not data.startswith(DB_MAGIC):
-            raise AdminError(
-                "the vault database (vault.db.enc) is damaged: it does not start as a "
-                "Sealdrop vault database. Restore the vault directory from your backup."
-            )
-        try:
-            plain = SecretBox(_db_key(vault_key)).decrypt(data[len(DB_MAGIC) :])
-        except nacl.exceptions.CryptoError as exc:
-            raise AdminError(
-                "the vault database (vault.db.enc) is damaged or was tampered with: it "
-                "failed authentication. Nothing was changed. Restore the vault directory "
-                "from your backup."
-            ) from exc
-        try:
-            self.db.deserialize(plain)
-            self.db.execute("SELECT count(*) FROM meta").fetchone()
-        except sqlite3.DatabaseError as exc:
-            raise AdminError(
-                "the vault database decrypts but is not a valid database. Restore the "
-                "vault directory from your backup."
-            ) from exc
+            self._db = connect_database(path, db_key(self._vault_key()))
+            migrate(self._db)
+        except sqlcipher.DatabaseError as exc:
+            if is_damage(exc):
+                raise damaged_error(self.root) from exc
+            raise AdminError(f"cannot open the vault database {path}: {exc}.") from exc
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The open database; writes since the last save() are one pending transaction."""
+        if self._db is None:
+            raise AdminError("the vault database is not open.")
+        return self._db
 
     def close(self) -> None:
-        """Release the lock and forget keys."""
-        self.db.close()
+        """Roll back what was not saved, release the lock and forget keys."""
+        if self._db is not None:
+            self._db.close()  # closing without commit rolls back (the journal undoes it)
+            self._db = None
         self._keys.clear()
         self._passphrase = b""
         if self._sync_fd is not None:
@@ -377,9 +461,18 @@ class Vault:
 
     # --- database ------------------------------------------------------------------
     def save(self) -> None:
-        """Commit and write the database back, encrypted, atomically."""
-        self.db.commit()
-        _write_db(self.root, self._vault_key(), self.db)
+        """Commit this command's transaction (all of it or, after a kill, none of it)."""
+        try:
+            self.db.commit()
+        except sqlcipher.DatabaseError as exc:
+            if is_disk_full(exc):
+                self.db.rollback()
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)) from exc
+            raise
+
+    def damaged_pages(self) -> list[str]:
+        """Every database page that fails SQLCipher's HMAC (reads the whole file)."""
+        return [str(r[0]) for r in self.db.execute("PRAGMA cipher_integrity_check")]
 
     def meta(self, key: str) -> str | None:
         """One value of the meta table."""
@@ -468,23 +561,44 @@ class Vault:
 
 
 def vault_exists(root: Path) -> bool:
-    """True if `root` holds a vault database."""
-    return (root / "vault.db.enc").is_file()
+    """True if `root` holds a vault database (of either format)."""
+    return (root / DB_NAME).is_file() or (root / OLD_DB_NAME).is_file()
+
+
+def needs_upgrade(root: Path) -> bool:
+    """True if `root` holds only a first-format database (vault.db.enc)."""
+    return (root / OLD_DB_NAME).is_file() and not (root / DB_NAME).is_file()
 
 
 @contextlib.contextmanager
 def open_vault(root: Path, passphrase: bytes, actor: str) -> Iterator[Vault]:
-    """Lock, unlock and load a vault; changes are saved only by an explicit save()."""
+    """Lock, unlock and open a vault; changes are kept only by an explicit save()."""
     if not vault_exists(root):
         raise AdminError(
             f"no vault in {root}. Give the right --vault directory (or set SEALDROP_VAULT), "
             "or create one with `sealdrop-admin init --vault DIR`."
         )
+    if needs_upgrade(root):
+        raise AdminError(
+            f"the vault in {root} has the first database format (vault.db.enc). Convert it "
+            f"once with `sealdrop-admin upgrade --vault {root}` (it keeps the old database "
+            "until the new one is verified), then run this command again."
+        )
     vault = Vault(root, passphrase, actor)
     try:
         vault._acquire_lock()
         vault._load()
-        yield vault
+        try:
+            yield vault
+        except sqlcipher.DatabaseError as exc:
+            if is_damage(exc):
+                raise damaged_error(root) from exc
+            if is_disk_full(exc):
+                raise AdminError(
+                    "the disk is full: this command's changes were not recorded and the "
+                    "vault is as it was before it. Free some disk space and run it again."
+                ) from exc
+            raise
     finally:
         vault.close()
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import os
 import secrets
+import sqlite3
 from pathlib import Path
 
 import pytest
+import sqlcipher3.dbapi2 as sqlcipher
 from admin_support import PASSPHRASE, AdminRunner, FakeInstance, Source, make_vault
+from nacl.public import PrivateKey
 
+from admin.vault import connect_database, db_key
 from crypto.envelope import MAGIC, Opener
 from crypto.errors import NoMatchingKey
 from crypto.keys import unlock_private_key
@@ -71,7 +75,7 @@ def test_no_plaintext_of_an_imported_canary_anywhere_in_the_vault(tmp_path: Path
     assert {p.relative_to(admin.vault).parts[0] for p in files} == {
         "admin-identity.pub",
         "keys",
-        "vault.db.enc",
+        "vault.db",
         "content",
         "vault.lock",
     }
@@ -112,7 +116,18 @@ def test_stored_content_is_sealed_to_the_vault_key_not_the_recipient_key(tmp_pat
 @pytest.mark.usefixtures("admin_kdf")
 def test_the_database_file_is_not_sqlite_in_the_clear(tmp_path: Path) -> None:
     admin: AdminRunner = make_vault(tmp_path)
-    data = (admin.vault / "vault.db.enc").read_bytes()
-    assert data.startswith(b"sealdrop-vault-db/v1\n")
+    data = (admin.vault / "vault.db").read_bytes()
     assert b"SQLite format 3" not in data
     assert b"CREATE TABLE" not in data
+    with pytest.raises(sqlite3.DatabaseError, match="not a database"):
+        sqlite3.connect(admin.vault / "vault.db").execute("SELECT * FROM sqlite_master")
+    # The same file opens with the key derived from the vault key, and with nothing else.
+    vault_key = unlock_private_key(
+        (admin.vault / "keys" / "vault.key").read_text(), PASSPHRASE.encode()
+    )
+    assert isinstance(vault_key, PrivateKey)
+    db = connect_database(admin.vault / "vault.db", db_key(vault_key))
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"
+    db.close()
+    with pytest.raises(sqlcipher.DatabaseError, match="not a database"):
+        connect_database(admin.vault / "vault.db", bytes(32))

@@ -71,25 +71,30 @@ def test_the_lock_is_released_after_a_command(admin: AdminRunner) -> None:
         fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # would raise if still held
 
 
+PAGE = 4096  # SQLCipher 4's default page size
+
+
 @pytest.mark.parametrize(
-    "damage",
+    ("damage", "command"),
     [
-        lambda d: d[:-1] + bytes([d[-1] ^ 1]),
-        lambda d: d[: len(d) // 2],
-        lambda d: b"SQLite format 3\x00" + d[16:],
+        (lambda d: d[:100] + bytes([d[100] ^ 1]) + d[101:], "inbox"),  # page 1: every open
+        (lambda d: d[: -PAGE + 40] + bytes([d[-PAGE + 40] ^ 1]) + d[-PAGE + 41 :], "verify-log"),
+        (lambda d: d[: len(d) // 2], "verify-log"),
+        (lambda d: b"SQLite format 3\x00" + d[16:], "inbox"),
     ],
-    ids=["flipped-byte", "truncated", "not-a-vault-database"],
+    ids=["flipped-byte-first-page", "flipped-byte-last-page", "truncated", "not-a-vault-db"],
 )
 def test_a_damaged_vault_database_is_reported_and_left_alone(
-    admin: AdminRunner, damage: object
+    admin: AdminRunner, damage: object, command: str
 ) -> None:
-    db = admin.vault / "vault.db.enc"
+    db = admin.vault / "vault.db"
     db.write_bytes(damage(db.read_bytes()))  # type: ignore[operator]
     before = tree_digest(admin.vault)
-    result = admin("inbox")
+    result = admin(command)
     assert result.exit_code == 1
-    assert "Error: the vault database (vault.db.enc) is damaged" in result.output
-    assert "Restore the vault directory from your backup." in result.output
+    assert f"Error: the vault database ({db}) is damaged or was tampered with" in result.output
+    assert "restore the vault directory from your backup copy of it" in result.output
+    assert "Traceback" not in result.output
     assert tree_digest(admin.vault) == before
 
 

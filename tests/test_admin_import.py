@@ -363,7 +363,7 @@ def test_stored_content_and_database_are_private_files(admin: AdminRunner, tmp_p
 
     _i, _s, _e, bundle = submit_and_bundle(admin, tmp_path, **TIP)
     assert admin("import", str(bundle)).exit_code == 0
-    for path in [admin.vault / "vault.db.enc", *(admin.vault / "content").glob("*.sdv")]:
+    for path in [admin.vault / "vault.db", *(admin.vault / "content").glob("*.sdv")]:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
 
 

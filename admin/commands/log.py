@@ -10,6 +10,7 @@ from rich.table import Table
 from .. import custody
 from ..display import cell
 from ..errors import AdminError
+from ..vault import damaged_error
 from .common import console, json_option, print_json, unlocked, unlocked_vault_options
 
 
@@ -26,7 +27,8 @@ from .common import console, json_option, print_json, unlocked, unlocked_vault_o
 def verify_log(
     vault_dir: Path, passphrase_file: Path | None, actor: str, expected: str | None, as_json: bool
 ) -> None:
-    """Recompute the custody log's hash chain; name the first broken entry (exit 1).
+    """Check every database page's MAC, recompute the custody log's hash chain; name the
+    first broken entry (exit 1).
 
     A chain cannot show by itself that its newest entries were cut off. Keep the mark of
     the newest entry it prints apart from the vault (on paper, on a second medium) and
@@ -42,6 +44,10 @@ def verify_log(
     except ValueError as exc:
         raise AdminError(f"--expect {expected!r}: {exc}.") from exc
     with unlocked(vault_dir, passphrase_file, actor) as vault:
+        damaged = vault.damaged_pages()
+        if damaged:
+            error = damaged_error(vault.root)
+            raise AdminError(f"{error} ({'; '.join(damaged[:3])})") from None
         check = custody.verify(vault.db)
         mark_problem = (
             custody.find_mark(vault.db, mark)

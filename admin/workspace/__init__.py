@@ -11,7 +11,6 @@ import secrets
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from ..schema import ensure_workspace_schema
 from ..vault import Vault
 from . import cases_views, i18n, transfer_views, triage_views, web
 from .gate import Gate
@@ -32,7 +31,6 @@ def create_app(vault: Vault, secret: str) -> tuple[Flask, Gate]:
         MAX_CONTENT_LENGTH=1024 * 1024,  # forms only: files come by path, not upload
         TEMPLATES_AUTO_RELOAD=False,
     )
-    ensure_workspace_schema(vault.db)
     app.extensions["sealdrop_vault"] = vault
     CSRFProtect(app)
     i18n.init_app(app)
