@@ -30,7 +30,7 @@ def filled(tmp_path: Path, admin_kdf: object) -> Filled:
 def _start(vault: Path, passphrase: str = PASSPHRASE) -> subprocess.Popen[str]:
     env = {**os.environ, "SEALDROP_ADMIN_PASSPHRASE": passphrase}
     return subprocess.Popen(
-        [ADMIN, "workspace", "--vault", str(vault)] + ["--no-browser", "--actor", "Li Wei"],
+        [ADMIN, "workspace", "--vault", str(vault), "--no-browser", "--actor", "Li Wei"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -8,8 +8,8 @@ import click
 from rich.table import Table
 
 from .. import cases as model
-from ..display import cell
 from ..evidence import export_case
+from ..inert import cell, terminal
 from ..tips import parse_tip_id
 from .common import (
     CONTEXT,
@@ -56,7 +56,7 @@ def new(
     if as_json:
         print_json({"case": case_id, "title": title.strip(), "status": "new"})
     else:
-        click.echo(f"Opened case C{case_id}: {title.strip()}")
+        click.echo(terminal(f"Opened case C{case_id}: {title.strip()}"))
 
 
 @case.command(name="list")
@@ -85,7 +85,7 @@ def list_(vault_dir: Path, passphrase_file: Path | None, actor: str, as_json: bo
         table.add_row(
             f"C{r['case']}",
             cell(r["title"]),
-            status,
+            cell(status),
             r["grade"] or "-",
             str(r["tips"]),
             cell(", ".join(r["tags"])),
@@ -115,7 +115,7 @@ def show(
     out = console()
     out.print(cell(f"Case C{case_id}: {detail['title']}", style="bold"))
     reason = f" ({detail['closing_reason']})" if detail["closing_reason"] else ""
-    out.print(f"Status: {detail['status']}{reason}", markup=False)
+    out.print(cell(f"Status: {detail['status']}{reason}"))
     grade = detail["grade"]
     if grade:
         out.print(
@@ -130,7 +130,7 @@ def show(
     for col in ("Time", "Who", "Status", "Reason"):
         table.add_column(col)
     for h in detail["status_history"]:
-        table.add_row(h["time"], cell(h["actor"]), h["status"], h["reason"] or "")
+        table.add_row(cell(h["time"]), cell(h["actor"]), cell(h["status"]), cell(h["reason"]))
     out.print(table)
     for note in detail["notes"]:
         out.print(cell(f"Note {note['time']} ({note['actor']}): {note['text']}"))
@@ -211,7 +211,7 @@ def status(
     with unlocked(vault_dir, passphrase_file, actor) as vault:
         model.set_status(vault, case_id, wanted, reason)
         save(vault)
-    click.echo(f"Case C{case_id} is now {wanted}" + (f" ({reason})." if reason else "."))
+    click.echo(terminal(f"Case C{case_id} is now {wanted}" + (f" ({reason})." if reason else ".")))
 
 
 @case.command(name="grade")
@@ -283,7 +283,7 @@ def tag(
     with unlocked(vault_dir, passphrase_file, actor) as vault:
         tags = model.tag(vault, case_id, list(add_tags), list(remove_tags))
         save(vault)
-    click.echo(f"Case C{case_id} tags: " + (", ".join(tags) or "none"))
+    click.echo(terminal(f"Case C{case_id} tags: " + (", ".join(tags) or "none")))
 
 
 @case.command(name="export")
@@ -335,6 +335,6 @@ def export(
     if as_json:
         print_json(summary)
         return
-    click.echo(f"Exported case C{case_id} to {out} ({summary['files']} files).")
+    click.echo(terminal(f"Exported case C{case_id} to {out} ({summary['files']} files)."))
     click.echo(f"SHA256SUMS: {summary['sha256sums']}")
-    click.echo(f"Metadata stripping: {summary['metadata_stripping']}")
+    click.echo(terminal(f"Metadata stripping: {summary['metadata_stripping']}"))

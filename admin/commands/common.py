@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import getpass
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,6 +19,7 @@ from rich.progress import (
 )
 
 from ..errors import AdminError
+from ..inert import json_text
 from ..secrets import read_passphrase
 from ..vault import Vault, open_vault
 
@@ -108,8 +108,8 @@ def err_console() -> Console:
 
 
 def print_json(value: Any) -> None:
-    """Stable JSON: sorted keys, UTF-8, two-space indent."""
-    click.echo(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True))
+    """Stable JSON: sorted keys, UTF-8, two-space indent, hidden characters escaped."""
+    click.echo(json_text(value))
 
 
 def silent_option(func: F) -> F:

@@ -8,8 +8,8 @@ import click
 from rich.table import Table
 
 from .. import custody
-from ..display import cell
 from ..errors import AdminError
+from ..inert import cell
 from ..vault import damaged_error
 from .common import console, json_option, print_json, unlocked, unlocked_vault_options
 
@@ -107,10 +107,10 @@ def log(
     for e in entries:
         table.add_row(
             str(e["seq"]),
-            e["time"],
+            cell(e["time"]),
             cell(e["actor"]),
-            e["action"],
-            e["object"],
+            cell(e["action"]),
+            cell(e["object"]),
             cell(", ".join(f"{k}={v}" for k, v in sorted(e["details"].items()))),
         )
     console().print(table)

@@ -10,9 +10,9 @@ from rich.table import Table
 
 from .. import custody
 from ..content import copy_out, looks_like_image, read_small, safe_filename
-from ..display import cell, inert
 from ..errors import AdminError
 from ..importer import answer_text
+from ..inert import cell, terminal
 from ..metadata import image_metadata
 from ..tips import find_file, inbox, parse_tip_id, search, tip_detail
 from .common import console, json_option, print_json, save, unlocked, unlocked_vault_options
@@ -58,13 +58,13 @@ def inbox_cmd(
             if table is not None:
                 out.print(table)
             current = tip["source"]
-            table = Table(title=f"Source {inert(current[:12])}", title_justify="left")
+            table = Table(title=cell(f"Source {current[:12]}"), title_justify="left")
             for col in ("Tip", "Day", "Size", "Files", "First words", "Answers"):
                 table.add_column(col, overflow="fold")
         assert table is not None
         table.add_row(
             f"T{tip['tip']}",
-            tip["received"],
+            cell(tip["received"]),
             human_size(tip["size"]),
             str(tip["files"]),
             cell(tip["first_words"]),
@@ -148,7 +148,7 @@ def show(
                 cell(f["filename"]),
                 cell(f["content_type"] or "?"),
                 human_size(f["size"]),
-                f["sha256"],
+                cell(f["sha256"]),
                 cell(meta),
             )
         out.print(table)
@@ -202,7 +202,7 @@ def open_cmd(
         except AdminError:
             target.unlink(missing_ok=True)
             raise
-    click.echo(inert(f"Wrote {target} (SHA-256 {envelope['sha256']}, verified)."))
+    click.echo(terminal(f"Wrote {target} (SHA-256 {envelope['sha256']}, verified)."))
 
 
 @click.command(name="search")
@@ -226,7 +226,7 @@ def search_cmd(
         print_json({"query": text, "hits": hits})
         return
     if not hits:
-        click.echo(f"No tip contains {text!r}.")
+        click.echo(terminal(f"No tip contains {text!r}."))
         return
     table = Table()
     for col in ("Tip", "Found in", "Text"):

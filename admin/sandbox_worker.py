@@ -1,0 +1,136 @@
+"""The program that runs INSIDE the bubblewrap sandbox (admin/sandbox.py starts it).
+
+It is run as a plain script (`python -I -B sandbox_worker.py JOB INPUT SITE`), so it
+imports nothing of ours: only the standard library and the packages in SITE (Pillow).
+It reads one untrusted file, writes one result to standard output and a one-line
+reason to standard error when it fails (exit 3). Everything it writes is treated as
+untrusted by the caller.
+
+Adding a job: write `def _job_NAME(path: Path) -> bytes` and list it in JOBS.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+# Formats Pillow may open here: raster formats with pure decoders. Never EPS (runs
+# Ghostscript), never anything that starts an interpreter or external program.
+IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP", "AVIF")
+# Pixels a job decodes at most; memory limits of the sandbox stop what gets past.
+MAX_PIXELS = 50_000_000
+
+GPS_IFD = 0x8825
+EXIF_IFD = 0x8769
+DATE_TIME_ORIGINAL = 0x9003
+MAKE, MODEL, DATE_TIME = 0x010F, 0x0110, 0x0132
+
+
+class JobError(Exception):
+    """A reason the job could not produce its result (shown to staff as text)."""
+
+
+def _open_image(path: Path) -> Any:
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    try:
+        Image.init()
+        return Image.open(path, formats=[f for f in IMAGE_FORMATS if f in Image.OPEN])
+    except Exception as exc:
+        raise JobError(f"not an image this tool reads ({type(exc).__name__})") from exc
+
+
+def _degrees(value: Any, ref: Any) -> float | None:
+    try:
+        d, m, s = (float(Fraction(str(v))) if not isinstance(v, float) else v for v in value)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    result = d + m / 60 + s / 3600
+    return round(-result if str(ref).upper() in ("S", "W") else result, 6)
+
+
+def _job_image_metadata(path: Path) -> bytes:
+    """EXIF date, GPS position and camera of an image, as JSON."""
+    with _open_image(path) as img:
+        info: dict[str, Any] = {"format": img.format, "width": img.width, "height": img.height}
+        exif = img.getexif()
+        sub = exif.get_ifd(EXIF_IFD)
+        gps = exif.get_ifd(GPS_IFD)
+    date = sub.get(DATE_TIME_ORIGINAL) or exif.get(DATE_TIME)
+    camera = " ".join(str(exif[t]).strip() for t in (MAKE, MODEL) if exif.get(t)) or None
+    position = None
+    if gps.get(2) and gps.get(4):
+        lat, lon = _degrees(gps[2], gps.get(1, "N")), _degrees(gps[4], gps.get(3, "E"))
+        if lat is not None and lon is not None:
+            position = {"latitude": lat, "longitude": lon}
+    info.update({"date_taken": str(date) if date else None, "camera": camera, "gps": position})
+    return json.dumps(info, ensure_ascii=True).encode("ascii")
+
+
+def _job_clean_pillow(path: Path) -> bytes:
+    """The image re-encoded from its pixels only, so no EXIF/XMP/comments survive."""
+    from PIL import Image
+
+    with _open_image(path) as img:
+        fmt = img.format
+        img.load()
+        clean = Image.frombytes(img.mode, img.size, img.tobytes())
+        palette = img.getpalette() if img.mode == "P" else None
+    if palette is not None:
+        clean.putpalette(palette)
+    out = io.BytesIO()
+    clean.save(out, format=fmt)
+    return out.getvalue()
+
+
+def _job_clean_mat2(path: Path) -> bytes:
+    """mat2's cleaned copy of the file."""
+    mat2 = shutil.which("mat2")
+    if mat2 is None:
+        raise JobError("mat2 is not installed")
+    done = subprocess.run([mat2, "--", str(path)], capture_output=True, check=False)
+    cleaned = path.with_name(f"{path.stem}.cleaned{path.suffix}")
+    if done.returncode != 0 or not cleaned.exists():
+        raise JobError("mat2 does not support this file")
+    return cleaned.read_bytes()
+
+
+JOBS: dict[str, Callable[[Path], bytes]] = {
+    "image-metadata": _job_image_metadata,
+    "clean-pillow": _job_clean_pillow,
+    "clean-mat2": _job_clean_mat2,
+}
+
+
+def main(argv: list[str]) -> int:
+    """Run JOB on INPUT with SITE on the import path; result on stdout."""
+    job, source, site = argv[1], Path(argv[2]), argv[3]
+    sys.path.insert(0, site)
+    os.chdir(source.parent)
+    try:
+        result = JOBS[job](source)
+    except JobError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 3
+    except MemoryError:
+        sys.stderr.write("the file needs more memory than the sandbox allows\n")
+        return 3
+    except Exception as exc:
+        sys.stderr.write(f"the parser failed ({type(exc).__name__})\n")
+        return 3
+    sys.stdout.buffer.write(result)
+    sys.stdout.buffer.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
