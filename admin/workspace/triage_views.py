@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -17,6 +17,7 @@ from ..content import looks_like_image, read_small, safe_filename
 from ..errors import AdminError
 from ..inbox import STATUSES, InboxFilter, inbox_page, languages
 from ..metadata import image_metadata
+from ..previews import NoPreview, make_preview, preview_kind
 from ..questions import labelled
 from ..vault import row_dict
 from .i18n import INBOX_STATUS_WORDS
@@ -64,10 +65,32 @@ def inbox() -> str:
     )
 
 
+def _preview(envelope: dict[str, Any]) -> bytes:
+    """The attachment's preview PNG, made in the sandbox once per run."""
+    cache: dict[str, bytes | str] = current_app.extensions.setdefault("sealdrop_previews", {})
+    eid = envelope["envelope_id"]
+    if eid not in cache:
+        try:
+            cache[eid] = make_preview(vault(), envelope)
+        except (NoPreview, AdminError) as exc:
+            cache[eid] = str(exc)
+    found = cache[eid]
+    if isinstance(found, str):
+        raise NoPreview(found)
+    return found
+
+
 def _file_facts(envelope: dict[str, Any]) -> dict[str, Any]:
-    """Type, size, hash and, for photos, the metadata that matters for verification."""
+    """Type, size, hash, the photo metadata that matters for verification, the preview."""
     facts = dict(envelope)
     facts["image"], facts["problem"] = None, None
+    facts["preview"], facts["no_preview"] = False, None
+    if preview_kind(envelope) is not None:
+        try:
+            _preview(envelope)
+            facts["preview"] = True
+        except NoPreview as exc:
+            facts["no_preview"] = str(exc)
     if looks_like_image(envelope):
         try:
             data = read_small(vault(), envelope)
@@ -145,6 +168,16 @@ def attachment(envelope_id: str) -> str:
     facts = _file_facts(_envelope(envelope_id))
     tip = tips.get_tip(vault(), facts["tip_id"])
     return render_template("file.html", f=facts, tip=tip)
+
+
+@bp.get("/file/<envelope_id>/preview.png")
+def preview(envelope_id: str) -> Response:
+    """The preview, a PNG built from pixels the sandbox returned."""
+    try:
+        png = _preview(_envelope(envelope_id))
+    except NoPreview:
+        abort(404)
+    return Response(png, mimetype="image/png")
 
 
 @bp.post("/file/<envelope_id>/download")

@@ -7,9 +7,11 @@ from typing import Any
 from flask import Flask, abort, current_app, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from .. import inert
 from ..errors import AdminError
 from ..vault import Vault
 from . import i18n
@@ -102,6 +104,12 @@ def human_size(size: int) -> str:
     return f"{size} B"  # pragma: no cover
 
 
+def _inert(value: Any) -> Any:
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return Markup(inert.html(value))  # noqa: S704 - escaped by inert.html
+    return value
+
+
 def init_app(app: Flask) -> None:
     """Hooks, error pages and template helpers."""
     app.before_request(refuse_cross_site)
@@ -110,3 +118,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.context_processor(_globals)
     app.jinja_env.filters["size"] = human_size
+    # Every string a template prints goes through the one inert-HTML path: escaped, and
+    # hidden characters (bidi overrides, zero-width, controls) shown as visible escapes.
+    app.jinja_env.finalize = _inert
