@@ -144,16 +144,17 @@ def export(case_id: int) -> Response:
         raise AdminError(_("Give the full path of a new folder, e.g. /media/usb/case-C1."))
     strip = request.form.get("strip") == "1"
     total = casework.export_bytes(vault(), case_id)
+    store = vault()  # the work runs in a greenlet, outside the app context
 
     def work(advance: Any) -> dict[str, Any]:
-        summary = export_case(vault(), case_id, out, strip, advance)
-        save()
+        summary = export_case(store, case_id, out, strip, advance)
+        save(store)
         return summary
 
     def steps() -> Iterator[Any]:
         for step in run_with_progress(work, total):
             if step.finished and step.error is not None:
-                vault().db.rollback()
+                store.db.rollback()
             yield step
 
     return Response(

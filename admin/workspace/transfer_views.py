@@ -59,21 +59,22 @@ def import_page() -> Response | str:
             ack=str(ack) if ack else "",
         )
     total = sum(e.size for e in manifest.envelopes)
+    store = vault()  # the work runs in a greenlet, outside the app context
 
     def work(advance: Any) -> dict[str, Any]:
-        new_instance = check_instance(vault(), manifest, trust_new=confirmed)
-        result = import_bundle(vault(), bundle, manifest, new_instance, advance)
+        new_instance = check_instance(store, manifest, trust_new=confirmed)
+        result = import_bundle(store, bundle, manifest, new_instance, advance)
         ack_written = None
         if ack is not None and result.in_vault and result.stopped is None:
-            transfer.write_ack(vault(), manifest.instance_id, result.in_vault, ack)
-            save()
+            transfer.write_ack(store, manifest.instance_id, result.in_vault, ack)
+            save(store)
             ack_written = str(ack)
         return {"result": result, "ack": ack_written}
 
     def steps() -> Iterator[Any]:
         for step in run_with_progress(work, total):
             if step.finished and step.error is not None:
-                vault().db.rollback()
+                store.db.rollback()
             yield step
 
     return Response(

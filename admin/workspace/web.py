@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask, abort, current_app, flash, redirect, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
@@ -25,14 +26,18 @@ def vault() -> Vault:
     return found
 
 
-def save() -> None:
-    """Write the vault back; a failure leaves the change unrecorded and says so."""
+def save(store: Vault | None = None) -> None:
+    """Write the vault back; a failure leaves the change unrecorded and says so.
+
+    Give `store` where no app context exists (inside a progress page's greenlet).
+    """
+    store = store or vault()
     try:
-        vault().save()
+        store.save()
     except OSError as exc:
-        vault().db.rollback()
+        store.db.rollback()
         raise AdminError(
-            _(
+            _l(
                 "Cannot save the vault (%(reason)s): this change was not recorded. "
                 "Free some disk space and try again.",
                 reason=exc.strerror or "?",
