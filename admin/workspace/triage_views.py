@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
@@ -211,7 +212,11 @@ def download(envelope_id: str) -> Response:
             raise AdminError(f"the stored copy of {envelope_id} is damaged ({exc}).") from exc
 
     response = Response(body(), mimetype="application/octet-stream")
-    response.headers.set("Content-Disposition", "attachment", filename=name)
+    # An ASCII fallback and the real name in RFC 5987 form: headers are Latin-1 only.
+    fallback = name.encode("ascii", "replace").decode().replace("?", "_")
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+    )
     response.headers["Content-Length"] = str(envelope["size"])
     return response
 
