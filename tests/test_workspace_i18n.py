@@ -146,7 +146,10 @@ def test_every_page_is_in_the_chosen_language(filled: Filled, lang: object) -> N
         ]
         browser.get(f"/?lang={tag}")
         for path in pages:
-            page = read_page(browser.get(path).text)
+            html = browser.get(path).text
+            for other in LANGUAGES:  # every page links to itself in every staff language
+                assert f'href="?lang={other.tag}"' in html, (path, other.tag)
+            page = read_page(html)
             assert page.html_lang == tag, path
             assert page.scripts == 0
             assert not page.external, (path, page.external)

@@ -59,7 +59,7 @@ def inbox() -> str:
         "inbox.html",
         page=page,
         wanted=wanted,
-        languages=languages(vault()),
+        tip_languages=languages(vault()),
         statuses=[(s, INBOX_STATUS_WORDS[s]) for s in STATUSES],
         next_url=next_url,
         first_page=bool(args.get("after")),
