@@ -189,27 +189,42 @@ def grade_text(case: dict[str, Any]) -> str | None:
     return f"{case['reliability']}{case['credibility']}"
 
 
+def _case_summary(vault: Vault, case: dict[str, Any]) -> dict[str, Any]:
+    tips = vault.db.execute(
+        "SELECT count(*) FROM case_tips WHERE case_id = ?", (case["case_id"],)
+    ).fetchone()[0]
+    return {
+        "case": case["case_id"],
+        "title": case["title"],
+        "status": case["status"],
+        "closing_reason": case["closing_reason"],
+        "grade": grade_text(case),
+        "tips": int(tips),
+        "tags": tags_of(vault, case["case_id"]),
+        "created": case["created"],
+    }
+
+
 def list_cases(vault: Vault) -> list[dict[str, Any]]:
-    """Every case with its tip count and grade."""
-    out = []
-    for row in vault.db.execute("SELECT * FROM cases ORDER BY case_id").fetchall():
-        case = row_dict(row)
-        tips = vault.db.execute(
-            "SELECT count(*) FROM case_tips WHERE case_id = ?", (case["case_id"],)
-        ).fetchone()[0]
-        out.append(
-            {
-                "case": case["case_id"],
-                "title": case["title"],
-                "status": case["status"],
-                "closing_reason": case["closing_reason"],
-                "grade": grade_text(case),
-                "tips": int(tips),
-                "tags": tags_of(vault, case["case_id"]),
-                "created": case["created"],
-            }
-        )
-    return out
+    """Every case with its tip count and grade (the whole list: commands use cases_page)."""
+    rows = vault.db.execute("SELECT * FROM cases ORDER BY case_id").fetchall()
+    return [_case_summary(vault, row_dict(r)) for r in rows]
+
+
+def cases_page(vault: Vault, page: int = 1, limit: int = 50) -> dict[str, Any]:
+    """One page of cases, newest (highest case number) first, and how many are not shown."""
+    rows = vault.db.execute(
+        "SELECT * FROM cases ORDER BY case_id DESC LIMIT ? OFFSET ?", (limit, (page - 1) * limit)
+    ).fetchall()
+    cases = [_case_summary(vault, row_dict(r)) for r in rows]
+    total = int(vault.db.execute("SELECT count(*) FROM cases").fetchone()[0])
+    return {
+        "cases": cases,
+        "page": page,
+        "limit": limit,
+        "total": total,
+        "not_shown": total - len(cases),
+    }
 
 
 def case_detail(vault: Vault, case_id: int) -> dict[str, Any]:

@@ -32,6 +32,7 @@ def _register() -> None:
     from .commands.log import log, verify_log
     from .commands.replies import export_replies, reply
     from .commands.triage import inbox_cmd, open_cmd, search_cmd, show
+    from .commands.upgrade import upgrade
     from .commands.workspace import workspace
 
     for command in (
@@ -46,6 +47,7 @@ def _register() -> None:
         export_replies,
         verify_log,
         log,
+        upgrade,
         workspace,
     ):
         main.add_command(command)

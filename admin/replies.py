@@ -26,8 +26,11 @@ def find_source(vault: Vault, text: str) -> dict[str, Any]:
             f"{text!r} is not a source id. Give at least {MIN_SOURCE_PREFIX} hex digits of "
             "the source id shown by `sealdrop-admin inbox` or `show`."
         )
+    # A range on the primary key ("g" sorts after every hex digit): an index seek, where
+    # LIKE 'prefix%' (case-insensitive) would scan every source.
     rows = vault.db.execute(
-        "SELECT * FROM sources WHERE source_id LIKE ?", (prefix + "%",)
+        "SELECT * FROM sources WHERE source_id >= ? AND source_id < ? ORDER BY source_id LIMIT 2",
+        (prefix, prefix + "g"),
     ).fetchall()
     if not rows:
         raise AdminError(f"no source starts with {prefix}. Check the id with `inbox --all`.")

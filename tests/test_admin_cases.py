@@ -69,10 +69,16 @@ def test_case_list(admin: AdminRunner) -> None:
     admin("case", "add", "C2", "T1")
     cases = _json(admin("case", "list", "--json"))["cases"]
     assert [(c["case"], c["title"], c["status"], c["tips"], c["grade"]) for c in cases] == [
-        (1, "First", "new", 0, None),
         (2, "Second", "new", 1, None),
+        (1, "First", "new", 0, None),
     ]
     assert "Second" in admin("case", "list").stdout
+    page = _json(admin("case", "list", "--limit", "1", "--page", "2", "--json"))
+    assert [c["case"] for c in page["cases"]] == [1]
+    assert (page["total"], page["not_shown"]) == (2, 1)
+    human = admin("case", "list", "--limit", "1").stdout
+    assert "Page 1: 1 of 2 cases shown (1 not shown)." in human
+    assert "Next page: sealdrop-admin case list --limit 1 --page 2" in human
 
 
 def test_a_tip_may_be_in_several_cases(admin: AdminRunner) -> None:

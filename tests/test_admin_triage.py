@@ -52,14 +52,22 @@ def _json(result: object) -> dict:
     return json.loads(result.stdout)  # type: ignore[attr-defined]
 
 
-def test_inbox_groups_new_tips_by_source(admin: AdminRunner) -> None:
+def test_inbox_lists_new_tips_newest_first(admin: AdminRunner) -> None:
     first, second = admin.sources  # type: ignore[attr-defined]
-    tips = _json(admin("inbox", "--json"))["tips"]
-    by_source: dict[str, list[int]] = {}
-    for tip in tips:
-        by_source.setdefault(tip["source"], []).append(tip["tip"])
-    assert by_source == {first.source_id: [1, 3], second.source_id: [2]}
-    assert [t["source"] for t in tips] == sorted(t["source"] for t in tips)
+    listing = _json(admin("inbox", "--json"))
+    tips = listing["tips"]
+    assert [(t["tip"], t["source"]) for t in tips] == [
+        (3, first.source_id),
+        (2, second.source_id),
+        (1, first.source_id),
+    ]
+    assert {k: listing[k] for k in ("page", "limit", "total", "not_shown", "next_before")} == {
+        "page": 1,
+        "limit": 50,
+        "total": 3,
+        "not_shown": 0,
+        "next_before": None,
+    }
     one = next(t for t in tips if t["tip"] == 1)
     assert one["received"] == "2024-04-30"
     assert one["files"] == 2
@@ -91,6 +99,30 @@ def test_inbox_human_output_and_tips_in_a_case_leave_it(admin: AdminRunner) -> N
     assert admin("case", "add", "C1", "T1", "T2", "T3").exit_code == 0
     assert admin("inbox").stdout == "No new tips.\n"
     assert len(_json(admin("inbox", "--all", "--json"))["tips"]) == 3
+
+
+def test_inbox_pages_and_the_count_of_what_is_not_shown(admin: AdminRunner) -> None:
+    page1 = _json(admin("inbox", "--limit", "2", "--json"))
+    assert [t["tip"] for t in page1["tips"]] == [3, 2]
+    assert (page1["total"], page1["not_shown"], page1["next_before"]) == (3, 1, 2)
+    page2 = _json(admin("inbox", "--limit", "2", "--page", "2", "--json"))
+    assert [t["tip"] for t in page2["tips"]] == [1]
+    assert (page2["not_shown"], page2["next_before"]) == (2, None)
+    keyset = _json(admin("inbox", "--limit", "2", "--before", "T2", "--json"))
+    assert [t["tip"] for t in keyset["tips"]] == [1]
+    human = admin("inbox", "--limit", "2").stdout
+    assert "Page 1: 2 of 3 new tips shown (1 not shown)." in human
+    assert "Next page: sealdrop-admin inbox --limit 2 --page 2" in human
+    # Tips in a case leave the inbox and its count.
+    assert admin("case", "new", "x").exit_code == 0
+    assert admin("case", "add", "C1", "T3").exit_code == 0
+    after = _json(admin("inbox", "--limit", "2", "--json"))
+    assert ([t["tip"] for t in after["tips"]], after["total"]) == ([2, 1], 2)
+    assert _json(admin("inbox", "--all", "--json"))["total"] == 3
+    for bad in (("--page", "0"), ("--limit", "0"), ("--limit", "1001")):
+        refused = admin("inbox", *bad)
+        assert refused.exit_code == 1
+        assert refused.output.startswith(f"Error: {bad[0]} {bad[1]}:")
 
 
 def test_show_gives_narrative_answers_files_and_photo_metadata(admin: AdminRunner) -> None:

@@ -8,13 +8,16 @@ import click
 from rich.table import Table
 
 from .. import cases as model
+from ..drafts import edit_draft
 from ..evidence import export_case
 from ..inert import cell, terminal
-from ..tips import parse_tip_id
+from ..tips import check_paging, parse_tip_id
 from .common import (
     CONTEXT,
     console,
+    echo_not_shown,
     json_option,
+    page_options,
     print_json,
     progress_bar,
     save,
@@ -61,18 +64,24 @@ def new(
 
 @case.command(name="list")
 @unlocked_vault_options
+@page_options
 @json_option
-def list_(vault_dir: Path, passphrase_file: Path | None, actor: str, as_json: bool) -> None:
-    """List every case with status, grade, tags and number of tips.
+def list_(
+    vault_dir: Path, passphrase_file: Path | None, actor: str, page: int, limit: int, as_json: bool
+) -> None:
+    """List cases, newest first, with status, grade, tags and number of tips.
 
     \b
     Example:
         sealdrop-admin case list --vault /media/vault
+        sealdrop-admin case list --vault /media/vault --page 2
     """
+    check_paging(page, limit)
     with unlocked(vault_dir, passphrase_file, actor) as vault:
-        rows = model.list_cases(vault)
+        listing = model.cases_page(vault, page, limit)
+    rows = listing["cases"]
     if as_json:
-        print_json({"cases": rows})
+        print_json(listing)
         return
     if not rows:
         click.echo("No cases yet. Open one with `sealdrop-admin case new`.")
@@ -91,6 +100,8 @@ def list_(vault_dir: Path, passphrase_file: Path | None, actor: str, as_json: bo
             cell(", ".join(r["tags"])),
         )
     console().print(table)
+    again = "sealdrop-admin case list" + (f" --limit {limit}" if limit != 50 else "")
+    echo_not_shown(listing, "cases", again)
 
 
 @case.command(name="show")
@@ -240,7 +251,9 @@ def grade(
 @case.command(name="note")
 @unlocked_vault_options
 @click.argument("case_ref", metavar="CASE")
-@click.option("--text", help="The note (if absent, your $EDITOR opens).")
+@click.option(
+    "--text", help="The note (if absent, your $EDITOR opens on a draft kept in memory only)."
+)
 def note(
     vault_dir: Path, passphrase_file: Path | None, actor: str, case_ref: str, text: str | None
 ) -> None:
@@ -252,8 +265,7 @@ def note(
     """
     case_id = model.parse_case_id(case_ref)
     if text is None:
-        text = click.edit("\n# Write the note above this line.\n") or ""
-        text = "\n".join(line for line in text.splitlines() if not line.startswith("#")).strip()
+        text = edit_draft("\n# Write the note above this line.\n", "note", "--text") or ""
     with unlocked(vault_dir, passphrase_file, actor) as vault:
         model.add_note(vault, case_id, text)
         save(vault)

@@ -112,6 +112,35 @@ def print_json(value: Any) -> None:
     click.echo(json_text(value))
 
 
+def page_options(func: F) -> F:
+    """--page N and --limit N for listings that come a page at a time."""
+    func = click.option(
+        "--limit",
+        type=int,
+        default=50,
+        show_default=True,
+        help="How many to show per page (1 to 1000).",
+    )(func)
+    return click.option(
+        "--page", type=int, default=1, show_default=True, help="Which page (1 = the newest)."
+    )(func)
+
+
+def echo_not_shown(listing: dict[str, Any], noun: str, again: str) -> None:
+    """`Page 1: 50 of 1,234 new tips shown (1,184 not shown); next: ... --page 2`."""
+    shown = listing["total"] - listing["not_shown"]
+    if listing["not_shown"] <= 0:
+        return
+    first = (listing["page"] - 1) * listing["limit"]
+    line = (
+        f"Page {listing['page']}: {shown:,} of {listing['total']:,} {noun} shown "
+        f"({listing['not_shown']:,} not shown)."
+    )
+    if first + shown < listing["total"]:
+        line += f" Next page: {again} --page {listing['page'] + 1}"
+    click.echo(line)
+
+
 def silent_option(func: F) -> F:
     """--silent hides progress bars."""
     return click.option("--silent", is_flag=True, help="Do not show a progress bar.")(func)

@@ -10,8 +10,17 @@ from rich.table import Table
 from .. import custody
 from ..errors import AdminError
 from ..inert import cell
+from ..tips import check_paging
 from ..vault import damaged_error
-from .common import console, json_option, print_json, unlocked, unlocked_vault_options
+from .common import (
+    console,
+    echo_not_shown,
+    json_option,
+    page_options,
+    print_json,
+    unlocked,
+    unlocked_vault_options,
+)
 
 
 @click.command(name="verify-log")
@@ -86,20 +95,32 @@ def verify_log(
 @click.command(name="log")
 @unlocked_vault_options
 @click.option("--object", "obj", help="Only entries about this object, e.g. tip:12 or case:1.")
+@page_options
 @json_option
 def log(
-    vault_dir: Path, passphrase_file: Path | None, actor: str, obj: str | None, as_json: bool
+    vault_dir: Path,
+    passphrase_file: Path | None,
+    actor: str,
+    obj: str | None,
+    page: int,
+    limit: int,
+    as_json: bool,
 ) -> None:
-    """Show the custody log (who did what, when).
+    """Show the custody log (who did what, when), the newest entries first by page.
+
+    Page 1 holds the newest entries, each page in log order (oldest at the top).
 
     \b
     Example:
         sealdrop-admin log --vault /media/vault --object case:1
+        sealdrop-admin log --vault /media/vault --page 2 --limit 200
     """
+    check_paging(page, limit)
     with unlocked(vault_dir, passphrase_file, actor) as vault:
-        entries = custody.entries_for(vault.db, [obj]) if obj else custody.all_entries(vault.db)
+        listing = custody.entries_page(vault.db, page, limit, obj)
+    entries = listing["entries"]
     if as_json:
-        print_json({"entries": entries})
+        print_json(listing)
         return
     table = Table()
     for col in ("Seq", "Time", "Who", "Action", "Object", "Details"):
@@ -114,3 +135,5 @@ def log(
             cell(", ".join(f"{k}={v}" for k, v in sorted(e["details"].items()))),
         )
     console().print(table)
+    again = "sealdrop-admin log" + (f" --object {obj}" if obj else "")
+    echo_not_shown(listing, "entries", again + (f" --limit {limit}" if limit != 50 else ""))

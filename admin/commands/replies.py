@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from .. import replies
+from ..drafts import edit_draft
 from ..errors import AdminError
 from .common import json_option, print_json, save, unlocked, unlocked_vault_options
 
@@ -18,7 +19,10 @@ EDITOR_HINT = (
 @click.command()
 @unlocked_vault_options
 @click.argument("source")
-@click.option("--message", help="The reply text (if absent, your $EDITOR opens).")
+@click.option(
+    "--message",
+    help="The reply text (if absent, your $EDITOR opens on a draft kept in memory only).",
+)
 @json_option
 def reply(
     vault_dir: Path,
@@ -38,10 +42,10 @@ def reply(
         sealdrop-admin reply --vault /media/vault 3f9a2c --message "Which month was it?"
     """
     if message is None:
-        edited = click.edit("\n" + EDITOR_HINT)
+        edited = edit_draft("\n" + EDITOR_HINT, "reply", "--message")
         if edited is None:
             raise AdminError("the editor was closed without saving: no reply was written.")
-        message = "\n".join(x for x in edited.splitlines() if not x.startswith("#")).strip()
+        message = edited
     with unlocked(vault_dir, passphrase_file, actor) as vault:
         made = replies.make(vault, source, message)
         save(vault)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,17 @@ from ..errors import AdminError
 from ..importer import answer_text
 from ..inert import cell, terminal
 from ..metadata import image_metadata
-from ..tips import find_file, inbox, parse_tip_id, search, tip_detail
-from .common import console, json_option, print_json, save, unlocked, unlocked_vault_options
+from ..tips import check_paging, find_file, inbox_page, parse_tip_id, search_page, tip_detail
+from .common import (
+    console,
+    echo_not_shown,
+    json_option,
+    page_options,
+    print_json,
+    save,
+    unlocked,
+    unlocked_vault_options,
+)
 
 
 def human_size(size: int) -> str:
@@ -31,47 +41,71 @@ def human_size(size: int) -> str:
 @click.command(name="inbox")
 @unlocked_vault_options
 @click.option("--all", "include_all", is_flag=True, help="Also list tips already in a case.")
+@page_options
+@click.option(
+    "--before",
+    metavar="TIP",
+    help="Start below this tip (e.g. T1200), instead of counting pages: as fast at any depth.",
+)
 @json_option
 def inbox_cmd(
-    vault_dir: Path, passphrase_file: Path | None, actor: str, include_all: bool, as_json: bool
+    vault_dir: Path,
+    passphrase_file: Path | None,
+    actor: str,
+    include_all: bool,
+    page: int,
+    limit: int,
+    before: str | None,
+    as_json: bool,
 ) -> None:
-    """List new tips (not yet in any case), grouped by source.
+    """List new tips (not yet in any case), newest first, a page at a time.
+
+    Within a page, tips are grouped by source. The last line says how many are not shown
+    and how to see the next page.
 
     \b
     Example:
         sealdrop-admin inbox --vault /media/vault
+        sealdrop-admin inbox --vault /media/vault --page 2 --limit 100
         sealdrop-admin inbox --vault /media/vault --all --json
     """
+    before_tip = parse_tip_id(before) if before is not None else None
+    check_paging(page, limit)
     with unlocked(vault_dir, passphrase_file, actor) as vault:
-        tips = inbox(vault, include_all)
+        listing = inbox_page(vault, include_all, page, limit, before_tip)
+    tips = listing["tips"]
     if as_json:
-        print_json({"tips": tips})
+        print_json(listing)
         return
     if not tips:
-        click.echo("No new tips." if not include_all else "No tips in the vault yet.")
+        if listing["total"]:
+            click.echo(f"No tips on this page ({listing['total']:,} in all): try --page 1.")
+        else:
+            click.echo("No new tips." if not include_all else "No tips in the vault yet.")
         return
     out = console()
-    current = None
-    table: Table | None = None
-    for tip in tips:
-        if tip["source"] != current:
-            if table is not None:
-                out.print(table)
-            current = tip["source"]
-            table = Table(title=cell(f"Source {current[:12]}"), title_justify="left")
-            for col in ("Tip", "Day", "Size", "Files", "First words", "Answers"):
-                table.add_column(col, overflow="fold")
-        assert table is not None
-        table.add_row(
-            f"T{tip['tip']}",
-            cell(tip["received"]),
-            human_size(tip["size"]),
-            str(tip["files"]),
-            cell(tip["first_words"]),
-            cell(tip["answers_summary"]),
-        )
-    if table is not None:
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for tip in tips:  # newest first; a source's table comes where its newest tip is
+        groups.setdefault(tip["source"], []).append(tip)
+    for source, group in groups.items():
+        table = Table(title=cell(f"Source {source[:12]}"), title_justify="left")
+        for col in ("Tip", "Day", "Size", "Files", "First words", "Answers"):
+            table.add_column(col, overflow="fold")
+        for tip in group:
+            table.add_row(
+                f"T{tip['tip']}",
+                cell(tip["received"]),
+                human_size(tip["size"]),
+                str(tip["files"]),
+                cell(tip["first_words"]),
+                cell(tip["answers_summary"]),
+            )
         out.print(table)
+    noun = "tips" if include_all else "new tips"
+    again = "sealdrop-admin inbox" + (" --all" if include_all else "")
+    if limit != 50:
+        again += f" --limit {limit}"
+    echo_not_shown(listing, noun, again)
 
 
 def _with_image_metadata(vault: Any, detail: dict[str, Any]) -> None:
@@ -208,25 +242,58 @@ def open_cmd(
 @click.command(name="search")
 @unlocked_vault_options
 @click.argument("text")
+@click.option(
+    "--limit", type=int, default=50, show_default=True, help="Most tips to show (1 to 1000)."
+)
+@click.option(
+    "--before",
+    type=int,
+    metavar="N",
+    help="Go on below this point (printed as `--before N` at the end of the last page).",
+)
 @json_option
 def search_cmd(
-    vault_dir: Path, passphrase_file: Path | None, actor: str, text: str, as_json: bool
+    vault_dir: Path,
+    passphrase_file: Path | None,
+    actor: str,
+    text: str,
+    limit: int,
+    before: int | None,
+    as_json: bool,
 ) -> None:
     """Find tips whose narrative or answers contain TEXT (Chinese, Uyghur, ... too).
+
+    Newest tips first. TEXT of 3 or more characters is looked up in the full-text index.
+    One or two characters (e.g. 新疆) cannot be: they are looked for in the newest
+    20,000 texts per page, and the last line says how to go on into older ones.
 
     \b
     Example:
         sealdrop-admin search --vault /media/vault 转化班
         sealdrop-admin search --vault /media/vault "police station" --json
     """
+    check_paging(1, limit)
     with unlocked(vault_dir, passphrase_file, actor) as vault:
-        hits = search(vault, text)
+        found = search_page(vault, text, limit, before)
         save(vault)
+    hits = found["hits"]
     if as_json:
-        print_json({"query": text, "hits": hits})
+        print_json({**found, "query": text})
         return
+    more = found["next_before"]
+    again = f"sealdrop-admin search {shlex.quote(text)}" + (
+        f" --limit {limit}" if limit != 50 else ""
+    )
     if not hits:
-        click.echo(terminal(f"No tip contains {text!r}."))
+        if more is not None:
+            click.echo(
+                terminal(
+                    f"No tip among the newest texts contains {text!r}. "
+                    f"Older ones: {again} --before {more}"
+                )
+            )
+        else:
+            click.echo(terminal(f"No tip contains {text!r}."))
         return
     table = Table()
     for col in ("Tip", "Found in", "Text"):
@@ -234,3 +301,5 @@ def search_cmd(
     for hit in hits:
         table.add_row(f"T{hit['tip']}", cell(", ".join(hit["fields"])), cell(hit["snippet"]))
     console().print(table)
+    if more is not None:
+        click.echo(terminal(f"There may be more. Next page: {again} --before {more}"))
