@@ -222,13 +222,13 @@ def test_custody_page_verifies_the_chain_and_gives_the_mark(filled: Filled) -> N
 
 def test_custody_log_pages(filled: Filled) -> None:
     with workspace(filled.admin.vault) as (browser, vault):
-        for n in range(60):
+        for n in range(60):  # more than one page of the log
             browser.post("/cases/new", {"title": f"c{n}"})
         total = vault.db.execute("SELECT count(*) FROM custody").fetchone()[0]
         first = browser.get("/custody").text
-        link = re.search(r'href="([^"]*custody\?before=(\d+))"', first)
+        link = re.search(r'href="([^"]*custody\?page=(\d+))"', first)
         assert link
-        second = browser.get(f"/custody?before={link.group(2)}").text
+        second = browser.get(f"/custody?page={link.group(2)}").text
         seen = re.findall(r"<tr><td>(\d+)</td>", first) + re.findall(r"<tr><td>(\d+)</td>", second)
         assert len(seen) == len(set(seen)) == min(total, 100)
 
@@ -306,3 +306,20 @@ def test_json_of_the_custody_details_stays_text(filled: Filled) -> None:
         assert "&lt;script&gt;x" in html
         details = vault.db.execute("SELECT details FROM custody WHERE action='search'").fetchone()
         assert json.loads(details[0])["query"] == "<script>x"
+
+
+def test_short_chinese_queries_continue_into_older_tips(
+    filled: Filled, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import admin.tips
+
+    # One- and two-character queries scan a bounded window of the newest texts per page.
+    monkeypatch.setattr(admin.tips, "SHORT_QUERY_WINDOW", 2)
+    with workspace(filled.admin.vault) as (browser, _vault):
+        first = browser.get("/search?q=哥").text
+        assert ">T1<" not in first
+        link = re.search(r'href="([^"]*search\?[^"]*before=\d+[^"]*)"', first)
+        assert link, "no link to older tips"
+        prefix = "/" + browser.secret
+        older = browser.get(link.group(1).replace("&amp;", "&").removeprefix(prefix)).text
+        assert ">T1<" in older

@@ -103,18 +103,12 @@ def export_replies() -> str:
 @bp.get("/custody")
 def custody_page() -> str:
     """The log, newest first, a page at a time; verify the chain on request."""
-    before = request.args.get("before", "")
-    limit_seq = int(before) if before.isdigit() else None
+    number = request.args.get("page", "1")
+    page = int(number) if number.isdigit() and 0 < int(number) < 10**9 else 1
     db = vault().db
-    if limit_seq is None:
-        rows = db.execute("SELECT * FROM custody ORDER BY seq DESC LIMIT ?", (LOG_PAGE + 1,))
-    else:
-        rows = db.execute(
-            "SELECT * FROM custody WHERE seq < ? ORDER BY seq DESC LIMIT ?",
-            (limit_seq, LOG_PAGE + 1),
-        )
-    entries = [dict(r) for r in rows.fetchall()]
-    older = entries[LOG_PAGE - 1]["seq"] if len(entries) > LOG_PAGE else None
+    listing = custody.entries_page(db, page, LOG_PAGE)
+    shown_from = listing["total"] - (page - 1) * LOG_PAGE
+    older = page + 1 if shown_from > LOG_PAGE else None
     check = mark_problem = expected = None
     if request.args.get("verify") == "1":
         check = custody.verify(db)
@@ -129,7 +123,8 @@ def custody_page() -> str:
                     mark_problem = custody.find_mark(db, expected)
     return render_template(
         "custody.html",
-        entries=entries[:LOG_PAGE],
+        entries=list(reversed(listing["entries"])),  # newest first, like the inbox
+        page=page,
         older=older,
         check=check,
         expected=expected,

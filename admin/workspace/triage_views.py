@@ -225,13 +225,20 @@ def download(envelope_id: str) -> Response:
 def search() -> str:
     """Narratives and answers; Chinese 1- and 2-character queries too. Searches are logged."""
     query = request.args.get("q", "").strip()
+    before = request.args.get("before", "")
     hits: list[dict[str, Any]] = []
+    older: int | None = None
     if query:
-        hits = tips.search(vault(), query)
+        found = tips.search_page(
+            vault(), query, before=int(before) if before.isdigit() and len(before) < 19 else None
+        )
+        hits, older = found["hits"], found["next_before"]
         for hit in hits:
             tip = tips.get_tip(vault(), hit["tip"])
             hit["source"] = tip["source_id"]
             hit["received"] = tip["received"]
             hit["language"] = tip["language"]
         save()
-    return render_template("search.html", query=query, hits=hits, cases=cases.list_cases(vault()))
+    return render_template(
+        "search.html", query=query, hits=hits, older=older, cases=cases.list_cases(vault())
+    )
