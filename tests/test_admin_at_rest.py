@@ -3,6 +3,7 @@ content appears nowhere under the vault directory, database included."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import sqlite3
@@ -111,6 +112,16 @@ def test_stored_content_is_sealed_to_the_vault_key_not_the_recipient_key(tmp_pat
     assert plain == b"x"
     assert opened.metadata["metadata"]["kind"] == "message"
     assert opened.metadata["instance_id"] == instance.instance_id
+
+
+def test_the_database_key_is_the_documented_blake2b_of_the_vault_key() -> None:
+    # docs/vault-format.md's vector, computed with the standard library's own BLAKE2b.
+    vault_key = bytes(range(32))
+    expected = hashlib.blake2b(b"", digest_size=32, key=vault_key, person=b"sealdrop-vdb-sqc")
+    assert db_key(PrivateKey(vault_key)).hex() == expected.hexdigest()
+    assert expected.hexdigest() == (
+        "d1223078aeca8f0fc2d80a79f1a2daf20e7a59b66c16304be902634d7f38f06e"
+    )
 
 
 @pytest.mark.usefixtures("admin_kdf")

@@ -207,3 +207,32 @@ def test_upgrade_on_a_full_disk_changes_nothing_and_says_how_much_is_needed(
         assert AdminRunner(roomy)("upgrade").exit_code == 0
     finally:
         subprocess.run(["umount", str(small)], check=True)
+
+
+def test_an_additive_schema_step_is_applied_once_at_open_and_a_newer_vault_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import admin.schema as schema
+
+    admin = _old_vault(tmp_path)
+    assert admin("upgrade").exit_code == 0
+    key = db_key(_vault_key(admin.vault))
+    monkeypatch.setattr(
+        schema,
+        "MIGRATIONS",
+        {3: "CREATE TABLE tip_flags (tip_id INTEGER PRIMARY KEY, star INTEGER)"},
+    )
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", 3)
+    assert admin("inbox").exit_code == 0
+    db = connect_database(admin.vault / "vault.db", key)
+    assert schema.schema_version(db) == 3
+    assert db.execute("SELECT count(*) FROM tip_flags").fetchone()[0] == 0
+    db.close()
+    assert admin("inbox").exit_code == 0  # applied once: a second open does nothing
+    monkeypatch.setattr(schema, "MIGRATIONS", {})
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
+    older = admin("inbox")
+    assert older.exit_code == 1
+    assert (
+        "this vault has schema version 3, newer than this sealdrop-admin knows (2)" in older.output
+    )
