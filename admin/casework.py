@@ -16,12 +16,45 @@ def grade_with_rationale(vault: Vault, case_id: int, code: str, rationale: str) 
     return rel, cred
 
 
-def board(vault: Vault) -> dict[str, list[dict[str, Any]]]:
-    """Every case under its status, statuses in workflow order."""
-    out: dict[str, list[dict[str, Any]]] = {status: [] for status in cases.STATUSES}
-    for case in cases.list_cases(vault):
-        out[case["status"]].append(case)
+BOARD_PER_STATUS = 50
+
+
+def board(vault: Vault, per_status: int = BOARD_PER_STATUS) -> dict[str, dict[str, Any]]:
+    """The newest cases under each status (statuses in workflow order) and each count."""
+    out: dict[str, dict[str, Any]] = {}
+    for status in cases.STATUSES:
+        rows = vault.db.execute(
+            "SELECT c.case_id, c.title, c.reliability, c.credibility,"
+            " (SELECT count(*) FROM case_tips t WHERE t.case_id = c.case_id) AS tips,"
+            " (SELECT group_concat(tag, ', ') FROM case_tags g WHERE g.case_id = c.case_id)"
+            "  AS tags"
+            " FROM cases c WHERE c.status = ? ORDER BY c.case_id DESC LIMIT ?",
+            (status, per_status),
+        ).fetchall()
+        total = vault.db.execute("SELECT count(*) FROM cases WHERE status = ?", (status,))
+        out[status] = {
+            "total": int(total.fetchone()[0]),
+            "cases": [
+                {
+                    "case": int(r["case_id"]),
+                    "title": r["title"],
+                    "grade": f"{r['reliability']}{r['credibility']}" if r["reliability"] else None,
+                    "tips": int(r["tips"]),
+                    "tags": r["tags"] or "",
+                }
+                for r in rows
+            ],
+        }
     return out
+
+
+def open_cases(vault: Vault, limit: int = 200) -> list[dict[str, Any]]:
+    """The newest cases not closed, as choices for "add to case"."""
+    rows = vault.db.execute(
+        "SELECT case_id, title FROM cases WHERE status != 'closed' ORDER BY case_id DESC LIMIT ?",
+        (limit,),
+    )
+    return [{"case": int(r[0]), "title": r[1]} for r in rows]
 
 
 def export_bytes(vault: Vault, case_id: int) -> int:

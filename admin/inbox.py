@@ -51,8 +51,6 @@ def _where(wanted: InboxFilter) -> tuple[list[str], list[Any]]:
             "EXISTS (SELECT 1 FROM envelopes e WHERE e.tip_id = t.tip_id AND e.kind = 'file')"
         )
     status = {
-        "unread": "r.tip_id IS NULL",
-        "read": "r.tip_id IS NOT NULL",
         "new": "NOT EXISTS (SELECT 1 FROM case_tips c WHERE c.tip_id = t.tip_id)",
         "in-case": "EXISTS (SELECT 1 FROM case_tips c WHERE c.tip_id = t.tip_id)",
         "starred": "t.source_id IN (SELECT source_id FROM source_stars)",
@@ -62,53 +60,70 @@ def _where(wanted: InboxFilter) -> tuple[list[str], list[Any]]:
     return clauses, params
 
 
+def _walk(
+    vault: Vault, wanted: InboxFilter, read: bool, after: tuple[str, int] | None, limit: int
+) -> list[int]:
+    """Tip ids that are (un)read, newest first, below `after`: one walk down the index on
+    (received, tip_id), stopping at `limit` rows."""
+    clauses, params = _where(wanted)
+    seen = "EXISTS (SELECT 1 FROM tip_reads r WHERE r.tip_id = t.tip_id)"
+    clauses.append(seen if read else f"NOT {seen}")
+    if after is not None:
+        clauses.append("(t.received < ? OR (t.received = ? AND t.tip_id < ?))")
+        params += [after[0], after[0], after[1]]
+    where = " AND ".join(clauses)
+    sql = (
+        f"SELECT t.tip_id FROM tips t WHERE {where}"  # noqa: S608 - fixed clauses, values bound
+        " ORDER BY t.received DESC, t.tip_id DESC LIMIT ?"
+    )
+    return [int(r[0]) for r in vault.db.execute(sql, [*params, limit])]
+
+
+def _row(vault: Vault, tip_id: int, read: bool) -> dict[str, Any]:
+    r = vault.db.execute(
+        "SELECT t.tip_id, t.source_id, t.received, t.language,"
+        " substr(t.narrative, 1, 400) AS start,"
+        " (SELECT count(*) FROM envelopes e WHERE e.tip_id = t.tip_id AND e.kind = 'file')"
+        "  AS files,"
+        " EXISTS (SELECT 1 FROM tips o JOIN case_tips c ON c.tip_id = o.tip_id"
+        "         WHERE o.source_id = t.source_id) AS source_in_case,"
+        " EXISTS (SELECT 1 FROM source_stars s WHERE s.source_id = t.source_id) AS starred"
+        " FROM tips t WHERE t.tip_id = ?",
+        (tip_id,),
+    ).fetchone()
+    return {
+        "tip": int(r["tip_id"]),
+        "source": r["source_id"],
+        "received": r["received"],
+        "language": r["language"],
+        "first_words": first_words(r["start"]),
+        "files": int(r["files"]),
+        "read": read,
+        "source_in_case": bool(r["source_in_case"]),
+        "starred": bool(r["starred"]),
+    }
+
+
 def inbox_page(
     vault: Vault, wanted: InboxFilter, cursor: str | None = None, per_page: int = PER_PAGE
 ) -> InboxPage:
-    """One page of tips; rows say language, first words, files and whether the source is
-    already in a case."""
-    clauses, params = _where(wanted)
+    """One page of tips, unread ones first, each part newest first; rows say the language,
+    first words, files and whether the source is already in a case."""
     found = _CURSOR.match(cursor or "")
-    if found:
-        is_read, day, tip = int(found[1]), found[2], int(found[3])
-        clauses.append(
-            "((r.tip_id IS NOT NULL) > ? OR ((r.tip_id IS NOT NULL) = ? AND"
-            " (t.received < ? OR (t.received = ? AND t.tip_id < ?))))"
-        )
-        params += [is_read, is_read, day, day, tip]
-    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-    # Only fixed clauses from _where and the cursor are joined in; values are parameters.
-    columns = (
-        "t.tip_id, t.source_id, t.received, t.language, substr(t.narrative, 1, 400) AS start,"
-        " r.tip_id IS NOT NULL AS is_read,"
-        " (SELECT count(*) FROM envelopes e"
-        "  WHERE e.tip_id = t.tip_id AND e.kind = 'file') AS files,"
-        " EXISTS (SELECT 1 FROM case_tips c JOIN tips o ON o.tip_id = c.tip_id"
-        "         WHERE o.source_id = t.source_id) AS source_in_case,"
-        " t.source_id IN (SELECT source_id FROM source_stars) AS starred"
-    )
-    order = " ORDER BY is_read, t.received DESC, t.tip_id DESC LIMIT ?"
-    sql = f"SELECT {columns} FROM tips t LEFT JOIN tip_reads r ON r.tip_id = t.tip_id{where}{order}"  # noqa: S608
-    rows = vault.db.execute(sql, [*params, per_page + 1]).fetchall()
-    out = [
-        {
-            "tip": int(r["tip_id"]),
-            "source": r["source_id"],
-            "received": r["received"],
-            "language": r["language"],
-            "first_words": first_words(r["start"]),
-            "files": int(r["files"]),
-            "read": bool(r["is_read"]),
-            "source_in_case": bool(r["source_in_case"]),
-            "starred": bool(r["starred"]),
-        }
-        for r in rows[:per_page]
-    ]
+    after = (found[2], int(found[3])) if found else None
+    after_read = bool(found and found[1] == "1")
+    picked: list[tuple[int, bool]] = []
+    if wanted.status != "read" and not after_read:
+        picked += [(t, False) for t in _walk(vault, wanted, False, after, per_page + 1)]
+    if wanted.status != "unread" and len(picked) <= per_page:
+        start = after if after_read else None
+        picked += [(t, True) for t in _walk(vault, wanted, True, start, per_page + 1 - len(picked))]
+    rows = [_row(vault, tip, read) for tip, read in picked[:per_page]]
     next_cursor = None
-    if len(rows) > per_page:
-        last = out[-1]
+    if len(picked) > per_page:
+        last = rows[-1]
         next_cursor = f"{int(last['read'])}~{last['received']}~{last['tip']}"
-    return InboxPage(out, next_cursor)
+    return InboxPage(rows, next_cursor)
 
 
 def languages(vault: Vault) -> list[str]:

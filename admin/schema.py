@@ -120,7 +120,8 @@ CREATE INDEX replies_by_source ON replies(source_id);
 """
 
 # --- workspace flags (issue 15): an additive step, kept apart for the schema's owner ---
-# Who read which tip and which sources are starred: the web workspace's triage state.
+# Who read which tip and which sources are starred: the web workspace's triage state;
+# the index walks its inbox newest first, a page at a time.
 WORKSPACE_FLAGS = """
 CREATE TABLE tip_reads (
     tip_id INTEGER PRIMARY KEY REFERENCES tips(tip_id),
@@ -132,6 +133,7 @@ CREATE TABLE source_stars (
     time TEXT NOT NULL,
     actor TEXT NOT NULL
 );
+CREATE INDEX tips_by_received ON tips(received, tip_id);
 """
 
 # version -> the SQL that takes a database from version - 1 to it. Additive changes only

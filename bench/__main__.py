@@ -21,6 +21,7 @@ BENCHES = {
     "tips": "bench.small_tips",
     "import": "bench.offline_import",
     "gpg": "bench.gpg_compare",
+    "workspace": "bench.workspace_pages",
     "vault": "bench.vault_scale",
 }
 

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from crypto.errors import CryptoError
 
-from .. import cases, custody, flags, replies, sources, tips
+from .. import casework, custody, flags, replies, sources, tips
 from ..content import looks_like_image, read_small, safe_filename
 from ..errors import AdminError
 from ..inbox import STATUSES, InboxFilter, inbox_page, languages
@@ -113,7 +113,7 @@ def source(source_id: str) -> str:
             tip["files"] = [_file_facts(f) for f in tip["files"]]
             custody.append(vault().db, vault().actor, "view", f"tip:{tip['tip']}")
     save()
-    return render_template("source.html", talk=talk, cases=cases.list_cases(vault()))
+    return render_template("source.html", talk=talk, cases=casework.open_cases(vault()))
 
 
 @bp.post("/source/<source_id>/read")
@@ -240,5 +240,5 @@ def search() -> str:
             hit["language"] = tip["language"]
         save()
     return render_template(
-        "search.html", query=query, hits=hits, older=older, cases=cases.list_cases(vault())
+        "search.html", query=query, hits=hits, older=older, cases=casework.open_cases(vault())
     )
