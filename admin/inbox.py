@@ -69,8 +69,8 @@ def _walk(
     seen = "EXISTS (SELECT 1 FROM tip_reads r WHERE r.tip_id = t.tip_id)"
     clauses.append(seen if read else f"NOT {seen}")
     if after is not None:
-        clauses.append("(t.received < ? OR (t.received = ? AND t.tip_id < ?))")
-        params += [after[0], after[0], after[1]]
+        clauses.append("(t.received, t.tip_id) < (?, ?)")  # a row value: one index seek
+        params += [after[0], after[1]]
     where = " AND ".join(clauses)
     sql = (
         f"SELECT t.tip_id FROM tips t WHERE {where}"  # noqa: S608 - fixed clauses, values bound

@@ -134,6 +134,7 @@ CREATE TABLE source_stars (
     actor TEXT NOT NULL
 );
 CREATE INDEX tips_by_received ON tips(received, tip_id);
+CREATE INDEX tips_by_language ON tips(language, received, tip_id);
 """
 
 # version -> the SQL that takes a database from version - 1 to it. Additive changes only

@@ -45,7 +45,7 @@ def _pages(vault: Any, size: int) -> dict[str, Callable[[int], str]]:
     picks_c = [rng.choice(cases) for _ in range(REPEAT)]
     return {
         "inbox first page": lambda i: "/",
-        "inbox, language filter": lambda i: "/?language=zh_Hans_CN",
+        "inbox, language filter": lambda i: "/?language=zh-Hans",
         "inbox, 10 pages deep": lambda i: "DEEP",
         "source conversation": lambda i: f"/source/{picks_s[i]}",
         "case page": lambda i: f"/case/{picks_c[i]}",
