@@ -124,3 +124,15 @@ def test_help_has_an_example() -> None:
     )
     assert "Example:" in done.stdout
     assert "--no-browser" in done.stdout
+
+
+def test_stopping_wipes_the_unlocked_keys(filled: Filled) -> None:
+    from admin.commands.workspace import wipe_keys
+    from admin.vault import open_vault
+
+    with open_vault(filled.admin.vault, PASSPHRASE.encode(), "t") as vault:
+        keys = [vault.key(name) for name in ("recipient", "signing", "vault")]
+        secrets_held = [bytes(k) for k in keys]
+        assert all(any(s) for s in secrets_held)
+        assert wipe_keys(vault) >= 3
+        assert [bytes(k) for k in keys] == [bytes(len(s)) for s in secrets_held]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
 import secrets
 import signal
+import sys
 import webbrowser
 from pathlib import Path
+from typing import Any
 
 import click
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -14,6 +17,26 @@ from ..errors import AdminError
 from .common import unlocked, unlocked_vault_options
 
 SECRET_BYTES = 24
+# Where CPython keeps a bytes object's contents: after its header (the size of b"" less its
+# terminating NUL).
+_BYTES_DATA_OFFSET = sys.getsizeof(b"") - 1
+_KEY_ATTRIBUTES = ("_private_key", "_seed", "_signing_key")
+
+
+def wipe_keys(vault: Any) -> int:
+    """Overwrite the unlocked keys' secret bytes with zeros (CPython only), before the vault
+    forgets them: Python frees memory without clearing it. Copies made by libraries
+    (libsodium's, SQLCipher's own key schedule) are theirs to clear. Returns how many."""
+    if sys.implementation.name != "cpython":
+        return 0
+    wiped = 0
+    for key in vault._keys.values():
+        for name in _KEY_ATTRIBUTES:
+            data = getattr(key, name, None)
+            if isinstance(data, bytes) and len(data) >= 32:  # never a shared small object
+                ctypes.memset(id(data) + _BYTES_DATA_OFFSET, 0, len(data))
+                wiped += 1
+    return wiped
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -81,4 +104,5 @@ def workspace(
         finally:
             server.server_close()
             app.extensions.clear()
+            wipe_keys(vault)
     click.echo("Workspace stopped; the vault is locked.", err=True)
