@@ -323,3 +323,15 @@ def test_short_chinese_queries_continue_into_older_tips(
         prefix = "/" + browser.secret
         older = browser.get(link.group(1).replace("&amp;", "&").removeprefix(prefix)).text
         assert ">T1<" in older
+
+
+def test_tips_picked_in_the_inbox_go_into_a_case(filled: Filled) -> None:
+    with workspace(filled.admin.vault) as (browser, vault):
+        browser.post("/cases/new", {"title": "Picked"})
+        inbox = browser.get("/").text
+        assert 'name="tip" value="T1"' in inbox
+        answer = browser.post("/cases/add", {"case": "C1", "tip": ["T1", "T2"], "back": "/"})
+        assert answer.status_code == 303
+        rows = vault.db.execute("SELECT tip_id FROM case_tips WHERE case_id = 1 ORDER BY tip_id")
+        assert [r[0] for r in rows] == [1, 2]
+        assert "Added to case C1: T1, T2." in browser.get("/").text

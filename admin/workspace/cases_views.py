@@ -73,7 +73,8 @@ def add_to_chosen() -> Response:
 @bp.post("/case/<int:case_id>/tips")
 def add_tips(case_id: int) -> Response:
     """Add tips (numbers such as `T12 T13`) to the case."""
-    wanted = [tips.parse_tip_id(t) for t in request.form.get("tips", "").replace(",", " ").split()]
+    typed = request.form.get("tips", "").replace(",", " ").split()
+    wanted = [tips.parse_tip_id(t) for t in [*typed, *request.form.getlist("tip")]]
     if not wanted:
         raise AdminError(_("Give at least one tip number, such as T12."))
     added = [t for t in wanted if cases.add_tip(vault(), case_id, t)]

@@ -61,6 +61,7 @@ def inbox() -> str:
         wanted=wanted,
         tip_languages=languages(vault()),
         statuses=[(s, INBOX_STATUS_WORDS[s]) for s in STATUSES],
+        cases=casework.open_cases(vault()),
         next_url=next_url,
         first_page=bool(args.get("after")),
     )
