@@ -123,6 +123,8 @@ def test_the_command_list_is_complete() -> None:
         "export-replies",
         "verify-log",
         "log",
+        "upgrade",  # issue 13
+        "workspace",  # issue 15
         "case",
         *(
             f"case {c}"
