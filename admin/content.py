@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import re
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -13,17 +12,35 @@ from typing import Any
 from crypto.errors import CryptoError
 
 from .errors import AdminError
+from .inert import is_hidden
 from .vault import Vault
 
 MAX_IN_MEMORY = 64 * 1024 * 1024
+# The longest file name Linux file systems (ext4, btrfs, exFAT as UTF-8) accept.
+NAME_MAX_BYTES = 255
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".heic", ".gif")
 
 
 def safe_filename(name: str, fallback: str) -> str:
-    """A filename that cannot climb out of a folder or hide control characters."""
+    """A file name from a source made safe to create: the last path part only, hidden
+    characters (controls, bidi, zero-width) replaced by `_`, no leading dot, and at most
+    NAME_MAX_BYTES in UTF-8 with the extension kept. `fallback` when nothing is left."""
     name = unicodedata.normalize("NFC", name).replace("\\", "/").split("/")[-1]
-    name = re.sub(r"[\x00-\x1f\x7f-\x9f]", "", name).strip().lstrip(".")
-    return name[:200] or fallback
+    name = "".join("_" if is_hidden(c) else c for c in name).strip().lstrip(".")
+    return _fit(name, NAME_MAX_BYTES) or fallback
+
+
+def _fit(name: str, limit: int) -> str:
+    """`name` cut (at a character boundary) to `limit` UTF-8 bytes, keeping a short extension."""
+    if len(name.encode("utf-8")) <= limit:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    if not (dot and stem and ext.isascii() and ext.isalnum() and len(ext) <= 16):
+        stem, ext = name, ""
+    suffix = f".{ext}" if ext else ""
+    room = limit - len(suffix.encode("utf-8"))
+    cut = stem.encode("utf-8")[:room].decode("utf-8", "ignore").rstrip()
+    return cut + suffix if cut else ""
 
 
 def _damaged(envelope_id: str, why: str) -> AdminError:
@@ -91,3 +108,10 @@ def looks_like_image(envelope: dict[str, Any]) -> bool:
     ctype = envelope.get("content_type") or ""
     name = (envelope.get("filename") or "").lower()
     return ctype.startswith("image/") or name.endswith(IMAGE_EXTENSIONS)
+
+
+def suffix_of(envelope: dict[str, Any]) -> str:
+    """The file name's extension (`.jpg`), for tools that go by it; "" if none."""
+    name = envelope.get("filename") or ""
+    _, dot, ext = name.rpartition(".")
+    return f".{ext.lower()}" if dot and ext.isascii() and ext.isalnum() and len(ext) <= 10 else ""

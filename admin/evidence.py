@@ -7,28 +7,33 @@ place only when complete, so a failed export never leaves a half-finished eviden
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import os
 import secrets
 import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
-
 from . import custody
 from .cases import CREDIBILITY, RELIABILITY, case_detail
-from .content import copy_out, looks_like_image, read_small, safe_filename
+from .content import copy_out, looks_like_image, safe_filename, suffix_of
 from .errors import AdminError
 from .importer import answer_text
+from .inert import html as h
+from .inert import markdown, markdown_quote
 from .metadata import image_metadata
+from .sandbox import Limits, SandboxError, SandboxUnavailable, run_job
 from .tips import tip_detail
 from .vault import Vault
 
-MAT2_TIMEOUT = 300
+# mat2 on a large video or PDF takes a while; still bounded.
+CLEANING_LIMITS = Limits(
+    memory_bytes=2 * 1024 * 1024 * 1024,
+    cpu_seconds=300,
+    wall_seconds=600,
+    output_bytes=1024 * 1024 * 1024,
+)
 
 
 def check_target(vault: Vault, out: Path) -> None:
@@ -45,49 +50,45 @@ def check_target(vault: Vault, out: Path) -> None:
         raise AdminError("the export target is inside the vault: plaintext must stay out of it.")
 
 
-def _clean_with_pillow(src: Path, dst: Path) -> bool:
-    """Re-encode an image from its pixels only, so no EXIF/XMP/comments survive."""
+def cleaning_job(strip: bool) -> tuple[str | None, str]:
+    """(sandbox job, words for the report) for --strip-metadata; fails if no sandbox."""
+    if not strip:
+        return None, "none requested"
     try:
-        with Image.open(src) as img:
-            fmt = img.format
-            img.load()
-            clean = Image.frombytes(img.mode, img.size, img.tobytes())
-            palette = img.getpalette() if img.mode == "P" else None
-        if palette is not None:
-            clean.putpalette(palette)
-        clean.save(dst, format=fmt)
-    except (UnidentifiedImageError, OSError, ValueError, KeyError, Image.DecompressionBombError):
-        dst.unlink(missing_ok=True)
-        return False
-    return True
+        run_job("ping", b"", "")
+    except SandboxUnavailable as exc:
+        raise AdminError(
+            f"--strip-metadata needs the sandbox: {exc.reason} Nothing was exported."
+        ) from exc
+    except SandboxError as exc:
+        raise AdminError(f"the sandbox does not work: {exc.reason}. Nothing was exported.") from exc
+    if shutil.which("mat2"):
+        return "clean-mat2", "mat2, in the sandbox"
+    return "clean-pillow", "Pillow re-encode of images, in the sandbox (mat2 not installed)"
 
 
-def cleaned_name(path: Path) -> Path:
-    """photo.jpg -> photo.cleaned.jpg (mat2's naming)."""
-    return path.with_name(f"{path.stem}.cleaned{path.suffix}")
+def _write_new(path: Path, data: bytes) -> str:
+    """Write a file that must not exist yet; its SHA-256."""
+    with open(path, "xb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    return hashlib.sha256(data).hexdigest()
 
 
-def clean_copy(path: Path, mat2: str | None) -> str:
-    """Make a metadata-stripped copy beside `path`; returns how (or why not)."""
-    target = cleaned_name(path)
-    if mat2 is not None:
-        done = subprocess.run(
-            [mat2, "--", str(path)], capture_output=True, timeout=MAT2_TIMEOUT, check=False
-        )
-        if done.returncode == 0 and target.exists():
-            return "cleaned with mat2"
-        target.unlink(missing_ok=True)
-        return "not cleaned: mat2 does not support this file"
-    if _clean_with_pillow(path, target):
-        return "cleaned by re-encoding the image with Pillow (no EXIF)"
-    return "not cleaned: not an image (mat2 is not installed)"
-
-
-def _unique(folder: Path, name: str, eid: str) -> Path:
-    path = folder / name
-    if path.exists():
-        path = folder / f"{eid[:8]}-{name}"
-    return path
+def clean_copy(original: Path, target: Path, job: str, image: bool) -> tuple[str, str | None]:
+    """Write a metadata-stripped copy of `original` to `target`, made in the sandbox from
+    a read-only descriptor: (what happened, SHA-256 of the copy or None)."""
+    if job == "clean-pillow" and not image:
+        return "not cleaned: not an image (mat2 is not installed)", None
+    try:
+        with open(original, "rb") as src:
+            data = run_job(job, src, suffix_of({"filename": original.name}), CLEANING_LIMITS)
+    except SandboxError as exc:
+        return f"not cleaned: {exc.reason}", None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    how = "cleaned with mat2" if job == "clean-mat2" else "cleaned by re-encoding with Pillow"
+    return how, _write_new(target, data)
 
 
 def _sha256(path: Path) -> str:
@@ -96,6 +97,16 @@ def _sha256(path: Path) -> str:
         while block := src.read(1024 * 1024):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _verify_originals(staging: Path, originals: dict[str, str]) -> None:
+    """Read every original back from the disk: it must still hash as recorded at intake."""
+    for rel, expected in originals.items():
+        if _sha256(staging / rel) != expected:
+            raise AdminError(
+                f"{rel} no longer matches the SHA-256 recorded at intake after it was "
+                "written (a failing disk or another program changed it). Nothing was exported."
+            )
 
 
 def grade_words(case: dict[str, Any]) -> str:
@@ -108,6 +119,36 @@ def grade_words(case: dict[str, Any]) -> str:
     )
 
 
+def _tip_files(vault: Vault, tip: dict[str, Any], staging: Path, job: str | None) -> dict[str, str]:
+    """Write one tip's originals (and cleaned copies); returns {path: intake SHA-256}."""
+    originals: dict[str, str] = {}
+    folder = Path("originals") / f"T{tip['tip']}"
+    (staging / folder).mkdir(parents=True)
+    if tip["message"] is not None:
+        copy_out(vault, tip["message"], staging / folder / "narrative.txt")
+        originals[(folder / "narrative.txt").as_posix()] = tip["message"]["sha256"]
+    # One folder per file: a source's name can never meet another file's or ours.
+    for number, f in enumerate(tip["files"], start=1):
+        name = safe_filename(f["filename"] or "", "file.bin")
+        rel = folder / f"F{number}" / name
+        (staging / rel.parent).mkdir()
+        copy_out(vault, f, staging / rel)
+        originals[rel.as_posix()] = f["sha256"]
+        f["path"] = rel.as_posix()
+        f["image"], f["metadata_problem"] = None, ""
+        if looks_like_image(f):
+            with open(staging / rel, "rb") as src:
+                f["image"], f["metadata_problem"] = image_metadata(src, suffix_of(f))
+        if job is not None:
+            cleaned = Path("cleaned") / rel.relative_to("originals")
+            f["cleaning"], digest = clean_copy(
+                staging / rel, staging / cleaned, job, looks_like_image(f)
+            )
+            if digest is not None:
+                f["cleaned_path"], f["cleaned_sha256"] = cleaned.as_posix(), digest
+    return originals
+
+
 def export_case(
     vault: Vault,
     case_id: int,
@@ -118,48 +159,37 @@ def export_case(
     """Write the evidence folder; returns a summary for the command to print."""
     case = case_detail(vault, case_id)
     check_target(vault, out)
-    mat2 = shutil.which("mat2") if strip else None
-    method = (
-        "none requested"
-        if not strip
-        else ("mat2 (" + mat2 + ")" if mat2 else "Pillow re-encode of images (mat2 not installed)")
-    )
+    job, method = cleaning_job(strip)
     staging = out.absolute().parent / f".{out.name}.partial-{secrets.token_hex(4)}"
     try:
         staging.mkdir(mode=0o700)
-        tips = []
+        tips, originals = [], {}
         for tip_id in case["tips"]:
             tip = tip_detail(vault, tip_id)
-            folder = staging / "tips" / f"T{tip_id}"
-            folder.mkdir(parents=True)
-            if tip["message"] is not None:
-                copy_out(vault, tip["message"], folder / "narrative.txt")
-                advance(tip["message"]["size"])
-            for f in tip["files"]:
-                name = safe_filename(f["filename"] or "", f"{f['envelope_id']}.bin")
-                path = _unique(folder, name, f["envelope_id"])
-                copy_out(vault, f, path)
-                advance(f["size"])
-                f["path"] = path.relative_to(staging).as_posix()
-                f["image"] = None
-                if looks_like_image(f):
-                    data = read_small(vault, f)
-                    f["image"] = image_metadata(data) if data is not None else None
-                if strip:
-                    f["cleaning"] = clean_copy(path, mat2)
-                    if cleaned_name(path).exists():
-                        f["cleaned_path"] = cleaned_name(path).relative_to(staging).as_posix()
+            originals.update(_tip_files(vault, tip, staging, job))
+            advance(sum(f["size"] for f in tip["files"]) + (tip["message"] or {"size": 0})["size"])
             tips.append(tip)
+        made: dict[str, str] = {
+            f["cleaned_path"]: f["cleaned_sha256"]
+            for tip in tips
+            for f in tip["files"]
+            if f.get("cleaned_path")
+        }
         objects = [f"case:{case_id}"] + [f"tip:{t}" for t in case["tips"]]
-        excerpt = custody.entries_for(vault.db, objects)
-        with open(staging / "custody.jsonl", "w", encoding="utf-8") as log:
-            for entry in excerpt:
-                log.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
-        (staging / "report.md").write_text(markdown_report(case, tips, method), encoding="utf-8")
-        (staging / "report.html").write_text(html_report(case, tips, method), encoding="utf-8")
-        files = sorted(p for p in staging.rglob("*") if p.is_file())
-        lines = [f"{_sha256(p)}  {p.relative_to(staging).as_posix()}\n" for p in files]
-        (staging / "SHA256SUMS").write_text("".join(lines), encoding="utf-8")
+        excerpt = "".join(
+            json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n"
+            for entry in custody.entries_for(vault.db, objects)
+        )
+        for name, text in (
+            ("custody.jsonl", excerpt),
+            ("report.md", markdown_report(case, tips, method)),
+            ("report.html", html_report(case, tips, method)),
+        ):
+            made[name] = _write_new(staging / name, text.encode("utf-8"))
+        _verify_originals(staging, originals)
+        # Originals with the SHA-256 recorded at intake; our own files with what we wrote.
+        lines = [f"{digest}  {rel}\n" for rel, digest in sorted({**originals, **made}.items())]
+        sums = _write_new(staging / "SHA256SUMS", "".join(lines).encode("utf-8"))
         os.rename(staging, out)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
@@ -169,7 +199,6 @@ def export_case(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    manifest_hash = _sha256(out / "SHA256SUMS")
     custody.append(
         vault.db,
         vault.actor,
@@ -177,39 +206,35 @@ def export_case(
         f"case:{case_id}",
         target=str(out),
         tips=case["tips"],
-        sha256sums=manifest_hash,
+        sha256sums=sums,
         strip_metadata=strip,
     )
+    not_cleaned = [
+        f["path"] for tip in tips for f in tip["files"] if strip and not f.get("cleaned_path")
+    ]
     return {
         "case": case_id,
         "out": str(out),
         "files": len(lines),
-        "sha256sums": manifest_hash,
+        "sha256sums": sums,
         "metadata_stripping": method,
+        "not_cleaned": not_cleaned,
     }
-
-
-def _md(text: str) -> str:
-    """Source or staff text made inert in Markdown: no raw HTML when the file is rendered."""
-    return html.escape(text, quote=False).replace("`", "'")
-
-
-def _cell(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return _md(text).replace("|", "\\|").replace("\n", " ")
 
 
 def _answers_md(answers: dict[str, Any]) -> list[str]:
     if not answers:
         return ["_No questionnaire answers._", ""]
     rows = ["| Question | Answer |", "|---|---|"]
-    rows += [f"| {_cell(q)} | {_cell(answer_text(a))} |" for q, a in sorted(answers.items())]
+    rows += [f"| {markdown(q)} | {markdown(answer_text(a))} |" for q, a in sorted(answers.items())]
     return [*rows, ""]
 
 
-def _image_words(image: dict[str, Any] | None) -> str:
+def _image_words(f: dict[str, Any]) -> str:
+    image = f.get("image")
     if not image:
-        return ""
+        problem = f.get("metadata_problem")
+        return f"photo metadata not read: {problem}" if problem else ""
     gps = image.get("gps")
     where = f"GPS {gps['latitude']}, {gps['longitude']}" if gps else "no GPS"
     return (
@@ -218,33 +243,49 @@ def _image_words(image: dict[str, Any] | None) -> str:
     )
 
 
-def markdown_report(case: dict[str, Any], tips: list[dict[str, Any]], method: str) -> str:
-    """The report as Markdown."""
+def _file_md(f: dict[str, Any]) -> list[str]:
     out = [
-        f"# Case C{case['case']}: {_md(case['title'])}",
+        f"- {markdown(f['path'])} ({markdown(f['content_type'] or 'unknown type')}, "
+        f"{f['size']} bytes), SHA-256 at intake {markdown(f['sha256'])}"
+    ]
+    if _image_words(f):
+        out.append(f"  - {markdown(_image_words(f))}")
+    if "cleaning" in f:
+        target = f" \\-\\> {markdown(f['cleaned_path'])}" if f.get("cleaned_path") else ""
+        out.append(f"  - metadata\\-stripped copy: {markdown(f['cleaning'])}{target}")
+    return out
+
+
+def markdown_report(case: dict[str, Any], tips: list[dict[str, Any]], method: str) -> str:
+    """The report as Markdown; every value is escaped, so a viewer renders it as text."""
+    m = markdown
+    closed = f" (closed: {case['closing_reason']})" if case["closing_reason"] else ""
+    out = [
+        f"# Case C{case['case']}: {m(case['title'])}",
         "",
-        f"- Status: {case['status']}"
-        + (f" (closed: {case['closing_reason']})" if case["closing_reason"] else ""),
-        f"- Grading (Admiralty code): {grade_words(case)}",
-        f"- Tags: {_md(', '.join(case['tags'])) or 'none'}",
-        f"- Opened: {case['created']}",
-        f"- Tips: {', '.join(f'T{t}' for t in case['tips']) or 'none'}",
-        f"- Metadata stripping: {method}",
+        f"- Status: {m(case['status'] + closed)}",
+        f"- Grading (Admiralty code): {m(grade_words(case))}",
+        f"- Tags: {m(', '.join(case['tags']) or 'none')}",
+        f"- Opened: {m(case['created'])}",
+        f"- Tips: {m(', '.join(f'T{t}' for t in case['tips']) or 'none')}",
+        f"- Metadata stripping: {m(method)}",
         "",
-        "Original files are untouched and listed with their SHA-256 in SHA256SUMS "
-        "(check with `sha256sum -c SHA256SUMS`). custody.jsonl is the custody log excerpt.",
+        "Original files are in originals/, exactly as received, and listed in SHA256SUMS "
+        "with the SHA\\-256 recorded at intake (check with: sha256sum \\-c SHA256SUMS). "
+        "Metadata\\-stripped copies, if any, are in cleaned/. custody.jsonl is the custody "
+        "log excerpt.",
         "",
     ]
     for tip in tips:
         out += [
             f"## Tip T{tip['tip']}",
             "",
-            f"- Received: {tip['received']}",
-            f"- Source: {tip['source']}",
+            f"- Received: {m(tip['received'])}",
+            f"- Source: {m(tip['source'])}",
             "",
             "### Narrative",
             "",
-            *[f"> {_md(line)}" for line in (tip["narrative"] or "(no narrative)").splitlines()],
+            *markdown_quote(tip["narrative"] or "(no narrative)"),
             "",
             "### Answers",
             "",
@@ -253,28 +294,17 @@ def markdown_report(case: dict[str, Any], tips: list[dict[str, Any]], method: st
             "",
         ]
         for f in tip["files"]:
-            out.append(
-                f"- `{_md(f['path'])}` ({_md(f['content_type'] or 'unknown type')}, "
-                f"{f['size']} bytes)"
-                f" SHA-256 `{f['sha256']}`"
-            )
-            if f.get("image"):
-                out.append(f"  - {_md(_image_words(f['image']))}")
-            if "cleaning" in f:
-                out.append(
-                    f"  - metadata-stripped copy: {f['cleaning']}"
-                    + (f" -> `{_md(f['cleaned_path'])}`" if f.get("cleaned_path") else "")
-                )
+            out += _file_md(f)
         if not tip["files"]:
             out.append("_No files._")
         out.append("")
     out += ["## Status history", "", "| Time | Who | Status | Reason |", "|---|---|---|---|"]
     out += [
-        f"| {h['time']} | {_cell(h['actor'])} | {h['status']} | {h['reason'] or ''} |"
-        for h in case["status_history"]
+        f"| {m(x['time'])} | {m(x['actor'])} | {m(x['status'])} | {m(x['reason'] or '')} |"
+        for x in case["status_history"]
     ]
     out += ["", "## Notes", ""]
-    out += [f"- {n['time']} ({_md(n['actor'])}): {_md(n['text'])}" for n in case["notes"]] or [
+    out += [f"- {m(n['time'])} ({m(n['actor'])}): {m(n['text'])}" for n in case["notes"]] or [
         "_None._"
     ]
     return "\n".join(out) + "\n"
@@ -282,45 +312,46 @@ def markdown_report(case: dict[str, Any], tips: list[dict[str, Any]], method: st
 
 def html_report(case: dict[str, Any], tips: list[dict[str, Any]], method: str) -> str:
     """The same report as a self-contained HTML page (no scripts, no remote resources)."""
-    e = html.escape
     parts = [
         "<!doctype html>",
         '<html><head><meta charset="utf-8">',
         # Tip text is escaped; the policy also stops the page from loading anything at all.
         '<meta http-equiv="Content-Security-Policy" '
         "content=\"default-src 'none'; style-src 'unsafe-inline'\">",
-        f"<title>Case C{case['case']}: {e(case['title'])}</title>",
+        f"<title>Case C{case['case']}: {h(case['title'])}</title>",
         "<style>body{font-family:sans-serif;max-width:60em;margin:auto}"
         "td,th{border:1px solid #999;padding:.2em .5em}table{border-collapse:collapse}"
         "blockquote{white-space:pre-wrap}</style></head><body>",
-        f"<h1>Case C{case['case']}: {e(case['title'])}</h1><ul>",
-        f"<li>Status: {e(case['status'])}"
-        + (f" (closed: {e(case['closing_reason'])})" if case["closing_reason"] else "")
+        f"<h1>Case C{case['case']}: {h(case['title'])}</h1><ul>",
+        f"<li>Status: {h(case['status'])}"
+        + (f" (closed: {h(case['closing_reason'])})" if case["closing_reason"] else "")
         + "</li>",
-        f"<li>Grading (Admiralty code): {e(grade_words(case))}</li>",
-        f"<li>Tags: {e(', '.join(case['tags']) or 'none')}</li>",
-        f"<li>Opened: {e(case['created'])}</li>",
-        f"<li>Metadata stripping: {e(method)}</li></ul>",
+        f"<li>Grading (Admiralty code): {h(grade_words(case))}</li>",
+        f"<li>Tags: {h(', '.join(case['tags']) or 'none')}</li>",
+        f"<li>Opened: {h(case['created'])}</li>",
+        f"<li>Metadata stripping: {h(method)}</li></ul>",
     ]
     for tip in tips:
         parts += [
             f"<h2>Tip T{tip['tip']}</h2>",
-            f"<p>Received {e(tip['received'])}; source <code>{e(tip['source'])}</code></p>",
-            f'<h3>Narrative</h3><blockquote dir="auto">{e(tip["narrative"] or "(no narrative)")}'
+            f"<p>Received {h(tip['received'])}; source <code>{h(tip['source'])}</code></p>",
+            f'<h3>Narrative</h3><blockquote dir="auto">{h(tip["narrative"] or "(no narrative)")}'
             "</blockquote><h3>Answers</h3><table><tr><th>Question</th><th>Answer</th></tr>",
         ]
         parts += [
-            f'<tr><td>{e(q)}</td><td dir="auto">{e(answer_text(a))}</td></tr>'
+            f'<tr><td>{h(q)}</td><td dir="auto">{h(answer_text(a))}</td></tr>'
             for q, a in sorted(tip["answers"].items())
         ]
         parts.append("</table><h3>Files</h3><ul>")
         for f in tip["files"]:
-            extra = f"<br>{e(_image_words(f.get('image')))}" if f.get("image") else ""
+            extra = f"<br>{h(_image_words(f))}" if _image_words(f) else ""
             if "cleaning" in f:
-                extra += f"<br>metadata-stripped copy: {e(f['cleaning'])}"
+                extra += f"<br>metadata-stripped copy: {h(f['cleaning'])}"
+                if f.get("cleaned_path"):
+                    extra += f" -&gt; <code>{h(f['cleaned_path'])}</code>"
             parts.append(
-                f"<li><code>{e(f['path'])}</code> ({e(f['content_type'] or 'unknown type')}, "
-                f"{f['size']} bytes) SHA-256 <code>{f['sha256']}</code>{extra}</li>"
+                f"<li><code>{h(f['path'])}</code> ({h(f['content_type'] or 'unknown type')}, "
+                f"{f['size']} bytes) SHA-256 at intake <code>{h(f['sha256'])}</code>{extra}</li>"
             )
         parts.append("</ul>")
     parts.append(
@@ -328,11 +359,11 @@ def html_report(case: dict[str, Any], tips: list[dict[str, Any]], method: str) -
         "<th>Reason</th></tr>"
     )
     parts += [
-        f"<tr><td>{e(h['time'])}</td><td>{e(h['actor'])}</td><td>{e(h['status'])}</td>"
-        f"<td>{e(h['reason'] or '')}</td></tr>"
-        for h in case["status_history"]
+        f"<tr><td>{h(x['time'])}</td><td>{h(x['actor'])}</td><td>{h(x['status'])}</td>"
+        f"<td>{h(x['reason'] or '')}</td></tr>"
+        for x in case["status_history"]
     ]
     parts.append("</table><h2>Notes</h2><ul>")
-    parts += [f"<li>{e(n['time'])} ({e(n['actor'])}): {e(n['text'])}</li>" for n in case["notes"]]
+    parts += [f"<li>{h(n['time'])} ({h(n['actor'])}): {h(n['text'])}</li>" for n in case["notes"]]
     parts.append("</ul></body></html>")
     return "\n".join(parts) + "\n"

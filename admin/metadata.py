@@ -1,44 +1,58 @@
-"""Metadata that matters for verification: EXIF date, GPS position and camera of images."""
+"""Metadata that matters for verification (EXIF date, GPS position, camera of images),
+read in the sandbox: a file that crashes, hangs or bombs the parser costs its metadata."""
 
 from __future__ import annotations
 
-import io
-from fractions import Fraction
-from typing import Any
+import json
+from typing import Any, BinaryIO
 
-from PIL import Image, UnidentifiedImageError
+from .sandbox import Limits, SandboxError, run_job
 
-GPS_IFD = 0x8825
-EXIF_IFD = 0x8769
-DATE_TIME_ORIGINAL = 0x9003
-MAKE, MODEL, DATE_TIME = 0x010F, 0x0110, 0x0132
+MAX_TEXT = 200
+# A photo's answer is a few hundred bytes of JSON.
+LIMITS = Limits(output_bytes=64 * 1024)
 
 
-def _degrees(value: Any, ref: Any) -> float | None:
+def _text(value: Any) -> str | None:
+    return value[:MAX_TEXT] if isinstance(value, str) and value else None
+
+
+def _number(value: Any, low: float, high: float) -> float | None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and low <= value <= high
+    return float(value) if ok else None
+
+
+def _checked(raw: bytes) -> dict[str, Any] | None:
+    """The sandbox's answer is untrusted: keep only well-formed fields of the right types."""
     try:
-        d, m, s = (float(Fraction(str(v))) if not isinstance(v, float) else v for v in value)
-    except (TypeError, ValueError, ZeroDivisionError):
+        info = json.loads(raw)
+    except (ValueError, RecursionError):  # a parser taken over could answer anything
         return None
-    result = d + m / 60 + s / 3600
-    return round(-result if str(ref).upper() in ("S", "W") else result, 6)
-
-
-def image_metadata(data: bytes) -> dict[str, Any] | None:
-    """EXIF date, GPS and camera of an image, or None if it is not an image Pillow reads."""
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            exif = img.getexif()
-            info: dict[str, Any] = {"format": img.format, "width": img.width, "height": img.height}
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+    if not isinstance(info, dict):
         return None
-    sub = exif.get_ifd(EXIF_IFD)
-    date = sub.get(DATE_TIME_ORIGINAL) or exif.get(DATE_TIME)
-    camera = " ".join(str(exif[t]).strip() for t in (MAKE, MODEL) if exif.get(t)) or None
-    gps = exif.get_ifd(GPS_IFD)
+    gps = info.get("gps")
     position = None
-    if gps.get(2) and gps.get(4):
-        lat, lon = _degrees(gps[2], gps.get(1, "N")), _degrees(gps[4], gps.get(3, "E"))
+    if isinstance(gps, dict):
+        lat = _number(gps.get("latitude"), -90, 90)
+        lon = _number(gps.get("longitude"), -180, 180)
         if lat is not None and lon is not None:
             position = {"latitude": lat, "longitude": lon}
-    info.update({"date_taken": str(date) if date else None, "camera": camera, "gps": position})
-    return info
+    size = [info.get(k) for k in ("width", "height")]
+    return {
+        "format": _text(info.get("format")),
+        "width": size[0] if isinstance(size[0], int) else None,
+        "height": size[1] if isinstance(size[1], int) else None,
+        "date_taken": _text(info.get("date_taken")),
+        "camera": _text(info.get("camera")),
+        "gps": position,
+    }
+
+
+def image_metadata(source: bytes | BinaryIO, suffix: str) -> tuple[dict[str, Any] | None, str]:
+    """(metadata, "") or (None, why not) for an image given as bytes or an open file."""
+    try:
+        raw = run_job("image-metadata", source, suffix, LIMITS)
+    except SandboxError as exc:
+        return None, exc.reason
+    info = _checked(raw)
+    return (info, "") if info is not None else (None, "the parser's answer was malformed")

@@ -4,6 +4,7 @@ A job (see admin/sandbox_worker.py, JOBS) gets one file and returns one result:
 
     result = run_job("image-metadata", data, ".jpg")        # bytes in, bytes out
     result = run_job("clean-mat2", open_file, ".pdf", Limits(wall_seconds=300))
+    result = run_job("some-job", data, ".pdf", args=["3"])  # plain-ASCII parameters
 
 The file is copied into a private tmpfs (`/job/input.EXT`), the only writable place.
 The sandbox has fresh namespaces (no network, no other processes), the host's /usr
@@ -17,8 +18,8 @@ namespaces (callers then show the tip without what the job would have added, wit
 message), and JobFailed when the job crashed, timed out, hit a limit or refused the
 file. Its result is untrusted bytes: parse them as such (JSON, or a file to store).
 
-To add a job: a `_job_NAME(path) -> bytes` function in sandbox_worker.py, listed in
-JOBS there. A job that runs an external program (mat2, pdftoppm) runs it as a child
+To add a job: a `_job_NAME(path, args) -> bytes` function in sandbox_worker.py, listed
+in JOBS there. A job that runs an external program (mat2, pdftoppm) runs it as a child
 of the worker, inside the same sandbox.
 """
 
@@ -33,6 +34,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -41,6 +43,7 @@ WORKER = Path(__file__).with_name("sandbox_worker.py")
 INSTALL_HINT = "Install bubblewrap (Debian/Ubuntu: `sudo apt install bubblewrap`)."
 # Files of /etc that Python, mat2 and their libraries read; nothing else of /etc.
 ETC_FILES = ("ld.so.cache", "alternatives", "fonts", "mime.types", "localtime", "nsswitch.conf")
+_ARG = re.compile(r"[A-Za-z0-9_.=:,+-]{1,64}")
 _TOP_LEVEL = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 
 
@@ -92,15 +95,19 @@ def _system_binds() -> list[str]:
 
 
 def _python_binds(python: Path) -> list[str]:
-    """Python's own prefix (when not under /usr) and the Pillow install, read-only."""
+    """Python itself, its prefix and the Pillow install (those not under /usr), read-only."""
     args: list[str] = []
-    for path in {Path(sys.base_prefix).resolve(), _site_dir().resolve()}:
-        if not path.is_relative_to("/usr"):
+    wanted = {python.parent, Path(sys.base_prefix).resolve(), _site_dir().resolve()}
+    for path in sorted(wanted):
+        inside = any(path != other and path.is_relative_to(other) for other in wanted)
+        if not inside and not path.is_relative_to("/usr"):
             args += ["--ro-bind", str(path), str(path)]
     return args
 
 
-def bwrap_command(bwrap: str, job: str, suffix: str, input_fd: int, limits: Limits) -> list[str]:
+def bwrap_command(
+    bwrap: str, job: str, suffix: str, input_fd: int, limits: Limits, args: Sequence[str] = ()
+) -> list[str]:
     """The full command line: the sandbox around the worker."""
     python = Path(os.path.realpath(sys.executable))
     target = f"/job/input{suffix}"
@@ -146,9 +153,10 @@ def bwrap_command(bwrap: str, job: str, suffix: str, input_fd: int, limits: Limi
         "-I",
         "-B",
         "/sandbox/worker.py",
+        str(_site_dir().resolve()),
         job,
         target,
-        str(_site_dir().resolve()),
+        *args,
     ]
 
 
@@ -187,9 +195,17 @@ def _words(raw: bytes) -> str:
     return re.sub(r"[^ -~]", "?", line)[:200]
 
 
-def run_job(job: str, source: bytes | BinaryIO, suffix: str, limits: Limits | None = None) -> bytes:
+def run_job(
+    job: str,
+    source: bytes | BinaryIO,
+    suffix: str,
+    limits: Limits | None = None,
+    args: Sequence[str] = (),
+) -> bytes:
     """Run `job` on `source` (bytes, or a file opened for reading) in the sandbox."""
     limits = limits or Limits()
+    if not all(_ARG.fullmatch(a) for a in args):
+        raise ValueError("sandbox job arguments are short plain-ASCII words")
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise SandboxUnavailable(f"bubblewrap (bwrap) is not installed. {INSTALL_HINT}")
@@ -198,7 +214,7 @@ def run_job(job: str, source: bytes | BinaryIO, suffix: str, limits: Limits | No
     out_fd, err_fd = _memory_file("stdout"), _memory_file("stderr")
     file_bytes = max(_fd_size(input_fd), limits.output_bytes) + 1024 * 1024
     try:
-        command = bwrap_command(bwrap, job, suffix, input_fd, limits)
+        command = bwrap_command(bwrap, job, suffix, input_fd, limits, args)
         proc = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
@@ -225,8 +241,9 @@ def run_job(job: str, source: bytes | BinaryIO, suffix: str, limits: Limits | No
             return out
         if err.startswith(b"bwrap: "):
             raise SandboxUnavailable(
-                f"the sandbox cannot start here ({_words(err)}). Unprivileged user namespaces "
-                f"must be allowed (Debian's default). {INSTALL_HINT}"
+                f"the sandbox cannot start here ({_words(err)}). It needs unprivileged user "
+                "namespaces, which Debian and Ubuntu allow by default: ask whoever set up this "
+                "laptop to allow them (sysctl kernel.unprivileged_userns_clone=1)."
             )
         if code == 3:
             raise JobFailed(_words(err) or "the parser refused the file")

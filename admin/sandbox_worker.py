@@ -1,12 +1,13 @@
 """The program that runs INSIDE the bubblewrap sandbox (admin/sandbox.py starts it).
 
-It is run as a plain script (`python -I -B sandbox_worker.py JOB INPUT SITE`), so it
+It is run as a plain script (`python -I -B sandbox_worker.py SITE JOB INPUT [ARG...]`), so it
 imports nothing of ours: only the standard library and the packages in SITE (Pillow).
 It reads one untrusted file, writes one result to standard output and a one-line
 reason to standard error when it fails (exit 3). Everything it writes is treated as
 untrusted by the caller.
 
-Adding a job: write `def _job_NAME(path: Path) -> bytes` and list it in JOBS.
+Adding a job: write `def _job_NAME(path: Path, args: list[str]) -> bytes` (`args` are the
+caller's plain-ASCII parameters, e.g. a page number) and list it in JOBS.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def _degrees(value: Any, ref: Any) -> float | None:
     return round(-result if str(ref).upper() in ("S", "W") else result, 6)
 
 
-def _job_image_metadata(path: Path) -> bytes:
+def _job_image_metadata(path: Path, args: list[str]) -> bytes:
     """EXIF date, GPS position and camera of an image, as JSON."""
     with _open_image(path) as img:
         info: dict[str, Any] = {"format": img.format, "width": img.width, "height": img.height}
@@ -76,7 +77,7 @@ def _job_image_metadata(path: Path) -> bytes:
     return json.dumps(info, ensure_ascii=True).encode("ascii")
 
 
-def _job_clean_pillow(path: Path) -> bytes:
+def _job_clean_pillow(path: Path, args: list[str]) -> bytes:
     """The image re-encoded from its pixels only, so no EXIF/XMP/comments survive."""
     from PIL import Image
 
@@ -92,7 +93,7 @@ def _job_clean_pillow(path: Path) -> bytes:
     return out.getvalue()
 
 
-def _job_clean_mat2(path: Path) -> bytes:
+def _job_clean_mat2(path: Path, args: list[str]) -> bytes:
     """mat2's cleaned copy of the file."""
     mat2 = shutil.which("mat2")
     if mat2 is None:
@@ -116,14 +117,14 @@ def _pixels(img: Any) -> bytes:
     return f"{rgb.width} {rgb.height}\n".encode() + pixels
 
 
-def _job_preview_image(path: Path) -> bytes:
+def _job_preview_image(path: Path, args: list[str]) -> bytes:
     """An image's first frame, scaled down, as raw RGB pixels."""
     with _open_image(path) as img:
         img.draft("RGB", (PREVIEW_EDGE, PREVIEW_EDGE))
         return _pixels(img)
 
 
-def _job_preview_pdf(path: Path) -> bytes:
+def _job_preview_pdf(path: Path, args: list[str]) -> bytes:
     """A PDF's first page rendered by poppler (pdftoppm), as raw RGB pixels."""
     from PIL import Image
 
@@ -152,7 +153,13 @@ def _job_preview_pdf(path: Path) -> bytes:
         return _pixels(img)
 
 
-JOBS: dict[str, Callable[[Path], bytes]] = {
+def _job_ping(path: Path, args: list[str]) -> bytes:
+    """Proves the sandbox starts (callers check it before long work)."""
+    return b"ok"
+
+
+JOBS: dict[str, Callable[[Path, list[str]], bytes]] = {
+    "ping": _job_ping,
     "preview-image": _job_preview_image,
     "preview-pdf": _job_preview_pdf,
     "image-metadata": _job_image_metadata,
@@ -163,11 +170,11 @@ JOBS: dict[str, Callable[[Path], bytes]] = {
 
 def main(argv: list[str]) -> int:
     """Run JOB on INPUT with SITE on the import path; result on stdout."""
-    job, source, site = argv[1], Path(argv[2]), argv[3]
+    site, job, source, args = argv[1], argv[2], Path(argv[3]), argv[4:]
     sys.path.insert(0, site)
     os.chdir(source.parent)
     try:
-        result = JOBS[job](source)
+        result = JOBS[job](source, args)
     except JobError as exc:
         sys.stderr.write(f"{exc}\n")
         return 3

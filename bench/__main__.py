@@ -23,6 +23,7 @@ BENCHES = {
     "gpg": "bench.gpg_compare",
     "workspace": "bench.workspace_pages",
     "vault": "bench.vault_scale",
+    "sandbox": "bench.sandbox_cost",
 }
 
 

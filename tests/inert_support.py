@@ -3,9 +3,11 @@ HTML and Rich markup, as a source or a compromised server would send them."""
 
 from __future__ import annotations
 
+import html
 import re
 
 from hypothesis import strategies as st
+from markdown_it import MarkdownIt
 
 HOSTILE = (
     "\x1b]0;pwned title\x07",  # OSC: set the window title
@@ -45,3 +47,12 @@ hostile_text = st.lists(st.one_of(st.sampled_from(HOSTILE), st.text(max_size=20)
 
 # Rich's own styling: Select Graphic Rendition sequences only (ESC [ digits;... m).
 SGR = re.compile(rb"\x1b\[[0-9;]*m")
+
+# CommonMark plus GFM tables, strikethrough and bare-URL links (linkify): the Markdown
+# viewer most likely to turn text into something live.
+MD = MarkdownIt("commonmark", {"linkify": True}).enable(["table", "strikethrough", "linkify"])
+
+
+def rendered_text(markdown: str) -> str:
+    """What a person reads when a Markdown viewer shows `markdown` (tags dropped)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", MD.render(markdown)))

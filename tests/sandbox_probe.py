@@ -5,9 +5,13 @@ import socket
 import sys
 
 
-def main(job: str) -> int:
-    """`connect:PORT` tries the host's loopback; `read:PATH` tries to read a host file."""
+def main(job: str, args: list[str]) -> int:
+    """`connect:PORT` tries the host's loopback; `read:PATH` tries to read a host file;
+    `args` prints the job's arguments."""
     what, _, arg = job.partition(":")
+    if what == "args":
+        print(" ".join(args))
+        return 0
     try:
         if what == "connect":
             socket.create_connection(("127.0.0.1", int(arg)), timeout=2).close()
@@ -25,4 +29,4 @@ def main(job: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[2], sys.argv[4:]))  # argv: SITE JOB INPUT ARGS...

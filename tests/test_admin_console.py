@@ -81,7 +81,7 @@ def test_the_console_script_walks_the_whole_workflow(tmp_path: Path) -> None:
 
     out = tmp_path / "evidence"
     _run(env, "case", "export", "C1", "--out", str(out), "--silent")
-    assert (out / "tips" / "T1" / "a.txt").read_bytes() == b"doc"
+    assert (out / "originals" / "T1" / "F1" / "a.txt").read_bytes() == b"doc"
     assert _run(env, "verify-log").stdout.startswith("Custody log intact:")
 
     wrong = _run({**env, "SEALDROP_ADMIN_PASSPHRASE": "nope nope"}, "inbox", check_code=1)

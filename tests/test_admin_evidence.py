@@ -19,6 +19,7 @@ from admin_support import (
     make_vault,
     tree_digest,
 )
+from inert_support import MD, rendered_text
 from PIL import Image
 
 from crypto.kdf import Argon2Cost
@@ -69,14 +70,14 @@ def test_case_export_writes_report_files_manifest_and_custody_excerpt(
     assert files == [
         "SHA256SUMS",
         "custody.jsonl",
+        "originals/T1/F1/evil.txt",
+        "originals/T1/F2/photo.jpg",
+        "originals/T1/narrative.txt",
         "report.html",
         "report.md",
-        "tips/T1/evil.txt",
-        "tips/T1/narrative.txt",
-        "tips/T1/photo.jpg",
     ]
-    assert (out / "tips/T1/photo.jpg").read_bytes() == PHOTO
-    assert (out / "tips/T1/narrative.txt").read_text(encoding="utf-8") == NARRATIVE
+    assert (out / "originals/T1/F2/photo.jpg").read_bytes() == PHOTO
+    assert (out / "originals/T1/narrative.txt").read_text(encoding="utf-8") == NARRATIVE
     check = subprocess.run(
         ["sha256sum", "-c", "SHA256SUMS"], cwd=out, capture_output=True, text=True, check=False
     )
@@ -84,16 +85,19 @@ def test_case_export_writes_report_files_manifest_and_custody_excerpt(
     assert check.stdout.count(": OK") == 6
 
     report = (out / "report.md").read_text(encoding="utf-8")
-    assert "# Case C1: Hotan camp" in report
-    assert "- Status: verifying" in report
-    assert "B2 (source: usually reliable; information: probably true)" in report
-    assert "> 我哥哥2023年被带走。He was taken to the camp near Hotan." in report
-    assert "| where | Hotan |" in report
-    assert f"SHA-256 `{hashlib.sha256(PHOTO).hexdigest()}`" in report
-    assert "GPS 39.47, 75.99" in report
-    assert "| verifying |" in report
-    assert "Satellite images match." in report
-    assert "Unrelated tip" not in report
+    assert report.startswith("# Case C1: Hotan camp\n")
+    shown = rendered_text(report)
+    assert "Status: verifying" in shown
+    assert "B2 (source: usually reliable; information: probably true)" in shown
+    assert "<blockquote>\n<p>我哥哥2023年被带走。He was taken to the camp near Hotan.</p>" in (
+        MD.render(report)
+    )
+    assert "<td>where</td>\n<td>Hotan</td>" in MD.render(report)
+    assert f"SHA-256 at intake {hashlib.sha256(PHOTO).hexdigest()}" in shown
+    assert "GPS 39.47, 75.99" in shown
+    assert "<td>verifying</td>" in MD.render(report)
+    assert "Satellite images match." in shown
+    assert "Unrelated tip" not in shown
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "<h1>Case C1: Hotan camp</h1>" in html
     assert "<script" not in html
@@ -133,35 +137,41 @@ def test_strip_metadata_with_mat2_adds_cleaned_copies_and_keeps_originals(
     out = tmp_path / "evidence"
     result = admin("case", "export", "C1", "--out", str(out), "--strip-metadata", "--silent")
     assert result.exit_code == 0, result.output
-    assert "Metadata stripping: mat2" in result.stdout
-    assert (out / "tips/T1/photo.jpg").read_bytes() == PHOTO
+    assert "Metadata stripping: mat2, in the sandbox" in result.stdout
+    assert (out / "originals/T1/F2/photo.jpg").read_bytes() == PHOTO
     assert _gps(PHOTO)
-    assert _gps((out / "tips/T1/photo.cleaned.jpg").read_bytes()) == {}
+    assert _gps((out / "cleaned/T1/F2/photo.jpg").read_bytes()) == {}
     report = (out / "report.md").read_text()
-    assert "Metadata stripping: mat2" in report
-    assert "metadata-stripped copy: cleaned with mat2 -> `tips/T1/photo.cleaned.jpg`" in report
+    assert "Metadata stripping: mat2, in the sandbox" in rendered_text(report)
+    assert "metadata-stripped copy: cleaned with mat2 -> cleaned/T1/F2/photo.jpg" in (
+        rendered_text(report)
+    )
     sums = (out / "SHA256SUMS").read_text()
-    assert "tips/T1/photo.cleaned.jpg" in sums
-    assert "tips/T1/photo.jpg" in sums
+    assert "cleaned/T1/F2/photo.jpg" in sums
+    assert f"{hashlib.sha256(PHOTO).hexdigest()}  originals/T1/F2/photo.jpg" in sums
 
 
 def test_strip_metadata_without_mat2_re_encodes_images_with_pillow(
     admin: AdminRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    bin_dir = tmp_path / "bwrap-only"
+    bin_dir.mkdir()
+    (bin_dir / "bwrap").symlink_to(shutil.which("bwrap") or "/usr/bin/bwrap")
+    monkeypatch.setenv("PATH", str(bin_dir))
     out = tmp_path / "evidence"
     result = admin("case", "export", "C1", "--out", str(out), "--strip-metadata", "--silent")
     assert result.exit_code == 0, result.output
-    assert "Metadata stripping: Pillow re-encode of images (mat2 not installed)" in result.stdout
-    cleaned = (out / "tips/T1/photo.cleaned.jpg").read_bytes()
+    assert "Pillow re-encode of images, in the sandbox (mat2 not installed)" in result.stdout
+    assert "Not cleaned (see report.md): originals/T1/F1/evil.txt" in result.stdout
+    cleaned = (out / "cleaned/T1/F2/photo.jpg").read_bytes()
     assert _gps(cleaned) == {}
     with Image.open(io.BytesIO(cleaned)) as img:
         assert img.size == (32, 24)
         assert not img.getexif()
-    assert (out / "tips/T1/photo.jpg").read_bytes() == PHOTO
-    assert not (out / "tips/T1/evil.cleaned.txt").exists()
+    assert (out / "originals/T1/F2/photo.jpg").read_bytes() == PHOTO
+    assert not (out / "cleaned/T1/F1").exists()
     report = (out / "report.md").read_text()
-    assert "not cleaned: not an image (mat2 is not installed)" in report
+    assert "not cleaned: not an image (mat2 is not installed)" in rendered_text(report)
 
 
 def test_export_refuses_an_existing_target(admin: AdminRunner, tmp_path: Path) -> None:
@@ -243,8 +253,10 @@ def test_tip_text_cannot_inject_markup_into_the_reports(
     assert "<script" not in html
     assert "<img" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    markdown = (out / "report.md").read_text()
-    assert "<script" not in markdown
+    rendered = MD.render((out / "report.md").read_text())
+    assert "<script" not in rendered
+    assert "<img" not in rendered
     assert (
-        '| where | &lt;script&gt;alert(1)&lt;/script&gt;&lt;img src="http://x/"&gt; |' in markdown
+        "<td>&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=&quot;http://x/&quot;&gt;</td>"
+        in (rendered)
     )

@@ -9,16 +9,12 @@ import unicodedata
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from inert_support import HOSTILE, hostile_text
-from markdown_it import MarkdownIt
+from inert_support import HOSTILE, MD, hostile_text
 from rich.console import Console
 
 from admin import inert
 
 HIDDEN = {"Cc", "Cf", "Zl", "Zp", "Cs", "Cn"}
-# CommonMark plus GFM tables, strikethrough and bare-URL links (linkify): the
-# Markdown viewer most likely to turn text into something live.
-MD = MarkdownIt("commonmark", {"linkify": True}).enable(["table", "strikethrough", "linkify"])
 
 
 def _hidden(text: str, allowed: str = "") -> list[str]:

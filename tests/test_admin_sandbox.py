@@ -8,10 +8,12 @@ import os
 import pwd
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
 import textwrap
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +21,7 @@ import pytest
 from admin_support import make_jpeg_with_exif
 from PIL import Image
 
-from admin import sandbox
+from admin import metadata, sandbox
 from admin.sandbox import JobFailed, Limits, SandboxUnavailable, run_job
 
 PROBE = Path(__file__).with_name("sandbox_probe.py")
@@ -33,6 +35,27 @@ def _heavy_png() -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (7000, 7000)).save(buf, format="PNG")
     return buf.getvalue()
+
+
+def _bomb_png(side: int = 60_000) -> bytes:
+    """A PNG header claiming 3.6 billion pixels, with a token of compressed data."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body)
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    rows = zlib.compress(b"\0" * (1 + 3 * side) * 4)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+    )
+
+
+def test_a_decompression_bomb_costs_only_its_result() -> None:
+    with pytest.raises(JobFailed, match=r"not an image this tool reads \(DecompressionBombError\)"):
+        run_job("image-metadata", _bomb_png(), ".png")
+    with pytest.raises(JobFailed, match="DecompressionBombError"):
+        run_job("clean-pillow", _bomb_png(), ".png")
 
 
 def test_metadata_job_reads_exif_inside_the_sandbox() -> None:
@@ -57,7 +80,7 @@ def probe(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _outside(job: str) -> str:
     done = subprocess.run(
-        [sys.executable, str(PROBE), job], capture_output=True, text=True, check=True
+        [sys.executable, str(PROBE), "site", job], capture_output=True, text=True, check=True
     )
     return done.stdout.strip()
 
@@ -79,6 +102,12 @@ def test_the_sandbox_cannot_read_the_vault_or_write_the_system(probe: None, tmp_
     assert run_job(f"read:{secret}", b"", "").decode().strip() == "blocked FileNotFoundError"
     assert run_job(f"read:{Path.home() / '.bashrc'}", b"", "").decode().startswith("blocked")
     assert run_job("write:/usr/owned", b"", "").decode().startswith("blocked")
+
+
+def test_jobs_get_plain_arguments_only(probe: None) -> None:
+    assert run_job("args", b"", "", args=["3", "dpi=100"]).decode().strip() == "3 dpi=100"
+    with pytest.raises(ValueError, match="plain-ASCII"):
+        run_job("args", b"", "", args=["--ro-bind / /"])
 
 
 def test_a_slow_parse_is_killed_at_the_wall_clock_limit() -> None:
@@ -105,6 +134,24 @@ def test_without_bubblewrap_nothing_is_parsed(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(SandboxUnavailable, match="apt install bubblewrap"):
         run_job("image-metadata", make_jpeg_with_exif(), ".jpg")
+
+
+def test_a_bwrap_that_cannot_make_namespaces_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where user namespaces are off, bwrap fails before running anything; it says so
+    like this (we cannot switch them off on a shared test machine, so a script does)."""
+    fake = tmp_path / "bin" / "bwrap"
+    fake.parent.mkdir()
+    fake.write_text(
+        "#!/bin/sh\necho 'bwrap: No permissions to creating new namespace, likely because "
+        "the kernel does not allow non-privileged user namespaces.' >&2\nexit 1\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(fake.parent))
+    with pytest.raises(SandboxUnavailable, match="the sandbox cannot start here") as caught:
+        run_job("image-metadata", make_jpeg_with_exif(), ".jpg")
+    assert "unprivileged_userns_clone=1" in caught.value.reason
 
 
 @pytest.fixture
@@ -134,12 +181,18 @@ def _run_as(staff_user: str, system_python: Path, tmp_path: Path) -> None:
     shutil.copytree(pil, site / "PIL")
     if (pil.parent / "pillow.libs").is_dir():
         shutil.copytree(pil.parent / "pillow.libs", site / "pillow.libs")
+    # The runner and worker too: a checkout under /root is not readable by that user.
+    code = tmp_path / "code" / "admin"
+    code.mkdir(parents=True)
+    (code / "__init__.py").write_text("")
+    for module in ("sandbox.py", "sandbox_worker.py"):
+        shutil.copy(ROOT / "admin" / module, code / module)
     (tmp_path / "photo.jpg").write_bytes(make_jpeg_with_exif())
     for path in (tmp_path, *tmp_path.rglob("*")):
         path.chmod(0o755 if path.is_dir() else 0o644)
     script = textwrap.dedent(f"""
         import os, sys
-        sys.path[:0] = [{str(site)!r}, {str(ROOT)!r}]
+        sys.path[:0] = [{str(site)!r}, {str(code.parent)!r}]
         from admin.sandbox import run_job
         assert os.geteuid() != 0
         print(run_job("image-metadata", open({str(tmp_path / "photo.jpg")!r}, "rb"), ".jpg")
@@ -154,3 +207,21 @@ def _run_as(staff_user: str, system_python: Path, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["camera"] == "Huawei P30 Pro"
     assert pwd.getpwnam(staff_user).pw_uid != 0
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [b"[" * 100_000 + b"]" * 100_000, b"not json", b'{"gps": {"latitude": "x"}, "camera": 5}'],
+)
+def test_a_taken_over_parser_cannot_crash_the_caller_with_its_answer(
+    answer: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever the sandbox answers (here: what a parser under an attacker's control could
+    print) costs that file's metadata at most."""
+    monkeypatch.setattr(metadata, "run_job", lambda *args, **kwargs: answer)
+    info, why = metadata.image_metadata(b"", ".jpg")
+    if info is None:
+        assert why == "the parser's answer was malformed"
+    else:
+        assert info["gps"] is None
+        assert info["camera"] is None

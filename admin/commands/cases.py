@@ -310,7 +310,7 @@ def tag(
 @click.option(
     "--strip-metadata",
     is_flag=True,
-    help="Also write metadata-stripped copies beside the originals (mat2, else Pillow).",
+    help="Also write metadata-stripped copies into cleaned/ (mat2, else Pillow; sandboxed).",
 )
 @silent_option
 @json_option
@@ -327,7 +327,9 @@ def export(
     """Export a case as evidence: report (HTML + Markdown), original files, SHA256SUMS
     and the custody log excerpt.
 
-    Originals are never changed; --strip-metadata adds NAME.cleaned.EXT copies.
+    Originals go into originals/ exactly as received, checked against the SHA-256
+    recorded at intake; --strip-metadata adds cleaned copies in cleaned/, made in the
+    bubblewrap sandbox (docs/admin.md).
 
     \b
     Example:
@@ -350,3 +352,5 @@ def export(
     click.echo(terminal(f"Exported case C{case_id} to {out} ({summary['files']} files)."))
     click.echo(f"SHA256SUMS: {summary['sha256sums']}")
     click.echo(terminal(f"Metadata stripping: {summary['metadata_stripping']}"))
+    for path in summary["not_cleaned"]:
+        click.echo(terminal(f"Not cleaned (see report.md): {path}"))

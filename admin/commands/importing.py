@@ -10,7 +10,6 @@ from crypto.errors import CryptoError
 
 from ..errors import AdminError
 from ..importer import ImportResult, check_instance, import_bundle, scan_bundle
-from ..inert import terminal
 from ..transfer import check_ack_target, write_ack
 from .common import (
     json_option,
@@ -45,7 +44,7 @@ def _report(result: ImportResult, ack: Path | None, ack_wanted: bool) -> None:
     if result.already and result.imported:
         out.echo(f"{len(result.already)} envelope(s) were already in the vault.")
     for envelope_id, reason in result.skipped:
-        out.echo(terminal(f"SKIPPED envelope {envelope_id}: {reason}"))
+        out.echo(f"SKIPPED envelope {envelope_id}: {reason}")
     if result.skipped:
         out.echo(
             f"{len(result.skipped)} envelope(s) were skipped and are not in the ack: they stay "

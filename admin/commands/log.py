@@ -9,7 +9,7 @@ from rich.table import Table
 
 from .. import custody
 from ..errors import AdminError
-from ..inert import cell
+from ..inert import cell, terminal
 from ..tips import check_paging
 from ..vault import damaged_error
 from .common import (
@@ -87,7 +87,7 @@ def verify_log(
         if check.newest is not None:
             click.echo(f"Newest entry's mark (keep it apart from the vault): {check.newest}")
     else:
-        click.echo(f"Error: {failure}; compare with a backup of the vault.", err=True)
+        click.echo(terminal(f"Error: {failure}; compare with a backup of the vault."), err=True)
     if failure is not None:
         raise click.exceptions.Exit(1)
 

@@ -10,7 +10,7 @@ import click
 from rich.table import Table
 
 from .. import custody
-from ..content import copy_out, looks_like_image, read_small, safe_filename
+from ..content import copy_out, looks_like_image, read_small, safe_filename, suffix_of
 from ..errors import AdminError
 from ..importer import answer_text
 from ..inert import cell, terminal
@@ -119,7 +119,9 @@ def _with_image_metadata(vault: Any, detail: dict[str, Any]) -> None:
             except AdminError as exc:
                 f["problem"] = exc.message
                 continue
-            f["image"] = image_metadata(data) if data is not None else None
+            if data is not None:
+                f["image"], why = image_metadata(data, suffix_of(f))
+                f["problem"] = f"photo metadata not read: {why}" if why else None
 
 
 @click.command()

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 from crypto.errors import CryptoError
 
 from .. import casework, custody, flags, replies, sources, tips
-from ..content import looks_like_image, read_small, safe_filename
+from ..content import looks_like_image, read_small, safe_filename, suffix_of
 from ..errors import AdminError
 from ..inbox import STATUSES, InboxFilter, inbox_page, languages
 from ..metadata import image_metadata
@@ -99,7 +99,9 @@ def _file_facts(envelope: dict[str, Any]) -> dict[str, Any]:
         except AdminError as exc:
             facts["problem"] = exc.message
         else:
-            facts["image"] = image_metadata(data) if data is not None else None
+            if data is not None:
+                facts["image"], why = image_metadata(data, suffix_of(envelope))
+                facts["problem"] = why or None
     return facts
 
 
