@@ -171,3 +171,23 @@ def test_an_original_is_only_ever_a_download(filled: Filled) -> None:
         ).fetchone()
         assert logged[0] == "researcher"
         assert envelope[1] in logged[1]
+
+
+def test_hidden_characters_in_a_tip_are_shown_as_escapes(tmp_path: Path, admin_kdf: object) -> None:
+    from admin_support import FakeInstance, Source, make_vault
+
+    admin = make_vault(tmp_path)
+    instance = FakeInstance(admin.identity())
+    source = Source()
+    # A right-to-left override would make "gpj.exe" read as "exe.jpg"; a zero-width space
+    # would split a word search relies on.
+    narrative = "photo\u202egpj.exe and\u200bhidden"
+    envelopes = instance.submit(source, narrative, files=[("a\u202egpj.exe", "image/jpeg", b"x")])
+    bundle = instance.bundle(tmp_path / "b.sdb", envelopes)
+    assert admin("import", "--vault", str(admin.vault), str(bundle), "--silent").exit_code == 0
+    with workspace(admin.vault) as (browser, _vault):
+        for path in ("/", f"/source/{source.source_id}"):
+            html = browser.get(path).text
+            assert "\u202e" not in html
+            assert "\u200b" not in html
+            assert "\\u202e" in html
