@@ -123,7 +123,7 @@ def test_the_command_list_is_complete() -> None:
         "export-replies",
         "verify-log",
         "log",
-        "upgrade",  # issue 13
+        "upgrade",
         "workspace",  # issue 15
         "case",
         *(
