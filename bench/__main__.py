@@ -24,6 +24,7 @@ BENCHES = {
     "workspace": "bench.workspace_pages",
     "vault": "bench.vault_scale",
     "sandbox": "bench.sandbox_cost",
+    "flood": "bench.bundle_flood",
 }
 
 

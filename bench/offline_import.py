@@ -19,6 +19,7 @@ unwrap its file key) and raw secretstream pull in MB/s.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import io
 import os
 import secrets
@@ -69,7 +70,7 @@ def build_bundle(
     """Seal every item and write one bundle; returns (envelopes, plaintext bytes)."""
     instance_key = SigningKey.generate()
     staged = path.with_suffix(".envelopes")
-    entries: list[ManifestEntry] = []
+    spans: list[tuple[str, int, str]] = []
     reply_keys: dict[str, bytes] = {}
     plain = 0
     with staged.open("wb") as out:
@@ -82,7 +83,17 @@ def build_bundle(
             else:
                 plain += len(content)
                 sealer.seal(io.BytesIO(content), out, meta)
-            entries.append(ManifestEntry(secrets.token_hex(16), out.tell() - start, source_id))
+            spans.append((secrets.token_hex(16), out.tell() - start, source_id))
+    entries: list[ManifestEntry] = []
+    with staged.open("rb") as src:  # a v2 manifest binds each envelope's SHA-256
+        for envelope_id, size, source_id in spans:
+            digest = hashlib.sha256()
+            left = size
+            while left:
+                block = src.read(min(left, 1 << 20))
+                digest.update(block)
+                left -= len(block)
+            entries.append(ManifestEntry(envelope_id, size, source_id, digest.hexdigest()))
     manifest = Manifest(
         instance_id=secrets.token_hex(16),
         instance_key=instance_key.verify_key,
@@ -130,7 +141,7 @@ def import_seconds(vault_dir: Path, bundle: Path) -> tuple[float, Any]:
         vault.recipient_key()
         vault.key("vault")
         start = time.perf_counter()
-        manifest = scan_bundle(bundle, lambda _n: None)
+        manifest = scan_bundle(bundle)
         new = check_instance(vault, manifest, trust_new=True)
         result = import_bundle(vault, bundle, manifest, new, lambda _n: None)
         seconds = time.perf_counter() - start

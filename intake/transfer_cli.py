@@ -14,6 +14,7 @@ from typing import Any
 import click
 from nacl.encoding import RawEncoder
 
+from crypto.bundle import MAX_ENVELOPES
 from crypto.keys import fingerprint_digits
 
 from .cli_options import CONTEXT, instance_option
@@ -116,6 +117,7 @@ def export_command(instance: Path, out: Path, include_exported: bool, as_json: b
             "bytes": plan.envelope_bytes,
             "sources": len(plan.manifest.reply_keys),
             "missing": list(plan.missing),
+            "left_for_next": plan.left_for_next,
             "instance_fingerprint": fingerprint,
         }
         if count == 0:
@@ -144,6 +146,11 @@ def export_command(instance: Path, out: Path, include_exported: bool, as_json: b
         f"{len(plan.manifest.reply_keys)} source(s) to {out}."
     )
     click.echo(f"Instance key fingerprint: {fingerprint}")
+    if plan.left_for_next:
+        click.echo(
+            f"{plan.left_for_next} more envelope(s) did not fit (a bundle carries at most "
+            f"{MAX_ENVELOPES}): run export again for the next bundle."
+        )
     click.echo("They stay on this server until the ack comes back: sealdrop apply-ack FILE")
 
 

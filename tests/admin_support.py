@@ -85,7 +85,12 @@ class FakeInstance:
         self, path: Path, envelopes: Sequence[SealedEnvelope], created: str = "2024-05-02"
     ) -> Path:
         """Write an export bundle of these envelopes."""
-        entries = tuple(ManifestEntry(e.envelope_id, len(e.data), e.source_id) for e in envelopes)
+        entries = tuple(
+            ManifestEntry(
+                e.envelope_id, len(e.data), e.source_id, hashlib.sha256(e.data).hexdigest()
+            )
+            for e in envelopes
+        )
         used = {e.source_id for e in envelopes}
         reply_keys = {sid: bytes(k) for sid, k in self.sources.items() if sid in used}
         manifest = Manifest(

@@ -163,25 +163,58 @@ def test_metadata_that_contradicts_the_manifest_is_skipped(
     assert "does not match the bundle manifest" in result.stdout
 
 
-def test_truncated_bundle_is_refused_and_the_vault_is_unchanged(
+def test_truncated_bundle_imports_what_arrived_intact_and_acks_only_that(
     admin: AdminRunner, tmp_path: Path
 ) -> None:
-    _instance, _source, envelopes, bundle = submit_and_bundle(admin, tmp_path, **TIP)
-    data = bundle.read_bytes()
-    bundle.write_bytes(data[:-10])
+    # Every envelope before the cut was checked against its signed SHA-256, so it is
+    # imported; the cut one and any after it are skipped by id and stay on the server.
+    instance, _source, envelopes, bundle = submit_and_bundle(admin, tmp_path, **TIP)
+    bundle.write_bytes(bundle.read_bytes()[:-10])
+    ack = tmp_path / "ack.sda"
+    result = admin("import", str(bundle), "--ack-out", str(ack))
+    assert result.exit_code == 3, result.output
+    cut = envelopes[-1].envelope_id
+    assert (
+        f"SKIPPED envelope {cut}: the bundle ends inside it (the bundle is truncated)"
+        in result.stdout
+    )
+    assert "The bundle is truncated" in result.stdout
+    listed = verify_ack(ack.read_bytes(), admin.identity().signer, instance.instance_id)
+    assert sorted(listed.envelope_ids) == sorted(e.envelope_id for e in envelopes[:-1])
+    assert list((admin.vault / "content" / "tmp").glob("*")) == []
+
+
+def test_bundle_truncated_in_its_manifest_is_refused_and_the_vault_is_unchanged(
+    admin: AdminRunner, tmp_path: Path
+) -> None:
+    _instance, _source, _envelopes, bundle = submit_and_bundle(admin, tmp_path, **TIP)
+    bundle.write_bytes(bundle.read_bytes()[:100])
     before = tree_digest(admin.vault)
     result = admin("import", str(bundle))
     assert result.exit_code == 1
-    assert "Error: the bundle bundle.sdb is truncated" in result.output
+    assert "Error: the bundle bundle.sdb is truncated in its manifest" in result.output
     assert "Nothing was imported" in result.output
-    assert envelopes[-1].envelope_id in result.output
     assert tree_digest(admin.vault) == before
+
+
+def test_data_after_the_last_envelope_is_reported_and_ignored(
+    admin: AdminRunner, tmp_path: Path
+) -> None:
+    _instance, _source, envelopes, bundle = submit_and_bundle(admin, tmp_path, **TIP)
+    bundle.write_bytes(bundle.read_bytes() + b"x")
+    result = admin("import", str(bundle), "--json")
+    assert result.exit_code == 3
+    data = _json(result)
+    assert sorted(data["imported"]) == sorted(e.envelope_id for e in envelopes)
+    assert data["ignored"] == [
+        {"envelope_id": None, "reason": "1 bytes of data after the last envelope"}
+    ]
 
 
 @pytest.mark.parametrize(
     "mangle",
-    [lambda d: b"garbage" + d, lambda d: d[:40] + bytes([d[40] ^ 1]) + d[41:], lambda d: d + b"x"],
-    ids=["bad-magic", "manifest-altered", "trailing-data"],
+    [lambda d: b"garbage" + d, lambda d: d[:40] + bytes([d[40] ^ 1]) + d[41:]],
+    ids=["bad-magic", "manifest-altered"],
 )
 def test_corrupt_bundle_is_refused_and_the_vault_is_unchanged(
     admin: AdminRunner, tmp_path: Path, mangle: object
@@ -308,7 +341,7 @@ def test_bundle_is_read_from_a_stream_in_order(tmp_path: Path) -> None:
     from nacl.public import PrivateKey
     from nacl.signing import SigningKey
 
-    from crypto.bundle import BundleReader
+    from crypto.bundle import Arrived, BundleReader
     from crypto.keys import AdminIdentity
 
     identity = AdminIdentity((PrivateKey.generate().public_key,), SigningKey.generate().verify_key)
@@ -316,7 +349,9 @@ def test_bundle_is_read_from_a_stream_in_order(tmp_path: Path) -> None:
     envelopes = instance.submit(Source(), "x", files=[("f", "text/plain", b"y")])
     path = instance.bundle(tmp_path / "b.sdb", envelopes)
     reader = BundleReader(io.BytesIO(path.read_bytes()), instance.signing_key.verify_key)
-    assert [e.envelope_id for e, _ in reader.entries()] == [e.envelope_id for e in envelopes]
+    events = list(reader.entries())
+    assert all(isinstance(e, Arrived) and e.body.problem() is None for e in events)
+    assert [e.entry.envelope_id for e in events] == [e.envelope_id for e in envelopes]  # type: ignore[union-attr]
 
 
 def test_a_submission_id_reused_by_another_source_never_merges_tips(
@@ -419,15 +454,16 @@ def test_a_bundle_that_changes_between_check_and_import_records_nothing(
 ) -> None:
     import admin.commands.importing as importing
 
-    _i, _s, _e, bundle = submit_and_bundle(admin, tmp_path, **TIP)
+    instance, _s, _e, bundle = submit_and_bundle(admin, tmp_path, **TIP)
+    other = instance.bundle(tmp_path / "other.sdb", instance.submit(Source(), "another"))
     real_scan = importing.scan_bundle
 
-    def scan_then_cut(path: Path, advance: object) -> object:
-        manifest = real_scan(path, advance)  # type: ignore[arg-type]
-        path.write_bytes(path.read_bytes()[:-100])  # the USB stick is pulled out
+    def scan_then_swap(path: Path) -> object:
+        manifest = real_scan(path)
+        path.write_bytes(other.read_bytes())  # the file is replaced after its check
         return manifest
 
-    monkeypatch.setattr(importing, "scan_bundle", scan_then_cut)
+    monkeypatch.setattr(importing, "scan_bundle", scan_then_swap)
     before = tree_digest(admin.vault)
     result = admin("import", str(bundle))
     assert result.exit_code == 1

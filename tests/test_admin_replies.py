@@ -144,18 +144,16 @@ def test_replies_are_in_the_custody_log(
     assert ("export-replies", "replies") in actions
 
 
-def test_reply_key_from_the_sealed_metadata_when_the_manifest_lacks_it(
+def test_a_manifest_that_lacks_a_sources_reply_key_is_refused(
     tmp_path: Path, admin_kdf: Argon2Cost
 ) -> None:
+    # Bundle v2: the reply key comes from the signed manifest only (never from the sealed
+    # metadata), and a manifest must list every envelope's source with its key.
     admin = make_vault(tmp_path)
     instance = FakeInstance(admin.identity())
     source = Source()
     envelopes = instance.submit(source, "hello")
     instance.sources.clear()  # a manifest that lists no reply keys
-    assert admin("import", str(instance.bundle(tmp_path / "b.sdb", envelopes))).exit_code == 0
-    assert admin("reply", source.source_id[:8], "--message", "hi").exit_code == 0
-    out = tmp_path / "r.sdr"
-    admin("export-replies", "--out", str(out))
-    with open(out, "rb") as src:
-        replies = read_reply_bundle(src, admin.identity().signer, instance.instance_id)
-    assert open_reply(replies[0].sealed, source.reply_key) == "hi"
+    result = admin("import", str(instance.bundle(tmp_path / "b.sdb", envelopes)))
+    assert result.exit_code == 1
+    assert "not exactly the sources of its envelopes" in result.output

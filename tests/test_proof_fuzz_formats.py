@@ -11,6 +11,7 @@ time; reply bundles and acks at the server's import are fuzzed in tests/test_tra
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 
@@ -21,9 +22,9 @@ from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 from proof_support import PROOF
 
-from crypto.bundle import BundleReader, BundleWriter, Manifest, ManifestEntry
+from crypto.bundle import Arrived, BundleReader, BundleWriter, Manifest, ManifestEntry
 from crypto.envelope import Opener, Sealer
-from crypto.errors import CryptoError, ReceiptError
+from crypto.errors import CryptoError, FormatError, ReceiptError
 from crypto.receipts import normalize_receipt
 from crypto.replies import make_ack, make_reply, read_reply_bundle, verify_ack, write_reply_bundle
 from crypto.statements import sign_statement, verify_statement
@@ -44,8 +45,8 @@ SMALL = Sealer([RECIPIENT.public_key]).seal_bytes(b"They took him.", {"kind": "m
 def _bundle() -> bytes:
     ids = [os.urandom(16).hex(), os.urandom(16).hex()]
     entries = (
-        ManifestEntry(ids[0], len(ENVELOPE), SOURCE_ID),
-        ManifestEntry(ids[1], len(SMALL), SOURCE_ID),
+        ManifestEntry(ids[0], len(ENVELOPE), SOURCE_ID, hashlib.sha256(ENVELOPE).hexdigest()),
+        ManifestEntry(ids[1], len(SMALL), SOURCE_ID, hashlib.sha256(SMALL).hexdigest()),
     )
     manifest = Manifest(
         INSTANCE_ID,
@@ -136,7 +137,14 @@ def _stream(data: bytes) -> None:
 def _read_bundle(data: bytes, key) -> list[bytes]:  # type: ignore[no-untyped-def]
     reader = BundleReader(io.BytesIO(data), key)
     opener = Opener([RECIPIENT])
-    return [opener.open_bytes(body.read())[1] for _entry, body in reader.entries()]
+    out = []
+    for event in reader.entries():
+        if not isinstance(event, Arrived):
+            raise FormatError(event.reason)  # a slot that did not arrive, or a stray
+        envelope = event.body.read()
+        event.body.verify()
+        out.append(opener.open_bytes(envelope)[1])
+    return out
 
 
 @PROOF

@@ -4,6 +4,7 @@ exact size, and holds at most one block at a time."""
 from __future__ import annotations
 
 import datetime
+import hashlib
 import io
 import os
 from pathlib import Path
@@ -54,8 +55,8 @@ def test_add_blocks_writes_what_add_writes() -> None:
     key = SigningKey.generate()
     data = os.urandom(2 * BLOCK + 7)
     entries = (
-        ManifestEntry("ab" * 16, len(data), "cd" * 32),
-        ManifestEntry("ef" * 16, 0, "cd" * 32),
+        ManifestEntry("ab" * 16, len(data), "cd" * 32, hashlib.sha256(data).hexdigest()),
+        ManifestEntry("ef" * 16, 0, "cd" * 32, hashlib.sha256(b"").hexdigest()),
     )
     manifest = Manifest("01" * 16, key.verify_key, "2026-11-29", entries, {"cd" * 32: bytes(32)})
     whole, stepped = io.BytesIO(), io.BytesIO()

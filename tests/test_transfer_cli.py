@@ -428,6 +428,7 @@ def test_every_transfer_command_prints_stable_json(
         "bytes": size,
         "sources": 2,
         "missing": [],
+        "left_for_next": 0,
         "instance_fingerprint": exported["instance_fingerprint"],
     }
     assert re.fullmatch(r"[0-9 ]+", exported["instance_fingerprint"])
@@ -464,3 +465,22 @@ def test_every_transfer_command_prints_stable_json(
 def state_bytes(instance: Path) -> int:
     """Bytes of the envelope files still in storage."""
     return sum(p.stat().st_size for p in load_config(instance).storage_dir.glob("*.sealed"))
+
+
+def test_export_carries_at_most_the_bundle_limit_and_says_how_many_are_left(
+    app: Flask, instance: Path, tmp_path: Path, admin_keys, two_tips, monkeypatch
+) -> None:
+    import intake.transfer.export as export
+
+    monkeypatch.setattr(export, "MAX_ENVELOPES", 2)
+    first = _export(instance, tmp_path / "one.sdb")
+    assert first.exit_code == 0, first.output
+    assert "Exported 2 envelope(s)" in first.output
+    assert "1 more envelope(s) did not fit" in first.output
+    assert "run export again for the next bundle" in first.output
+    second = _export(instance, tmp_path / "two.sdb")
+    assert "Exported 1 envelope(s)" in second.output
+    assert "did not fit" not in second.output
+    ids = open_bundle(tmp_path / "one.sdb", admin_keys, _instance_key(instance)).envelope_ids
+    more = open_bundle(tmp_path / "two.sdb", admin_keys, _instance_key(instance)).envelope_ids
+    assert len(set(ids) | set(more)) == 3

@@ -14,7 +14,7 @@ from nacl.public import PublicKey
 from nacl.signing import SigningKey
 from sqlalchemy import select
 
-from crypto.bundle import BundleReader
+from crypto.bundle import Arrived, BundleReader
 from crypto.encoding import b64decode
 from crypto.envelope import Opener
 from crypto.replies import make_ack, make_reply, write_reply_bundle
@@ -48,8 +48,11 @@ def open_bundle(path_or_bytes: Path | bytes, admin_keys: Any, instance_key: Any)
     reader = BundleReader(io.BytesIO(data), instance_key)
     opener = Opener([admin_keys.recipient])
     metas, contents = [], []
-    for _entry, body in reader.entries():
-        opened, content = opener.open_bytes(body.read())
+    for event in reader.entries():
+        assert isinstance(event, Arrived), event
+        envelope = event.body.read()
+        event.body.verify()
+        opened, content = opener.open_bytes(envelope)
         metas.append(opened.metadata)
         contents.append(content)
     manifest = reader.manifest

@@ -43,8 +43,19 @@ def _report(result: ImportResult, ack: Path | None, ack_wanted: bool) -> None:
         )
     if result.already and result.imported:
         out.echo(f"{len(result.already)} envelope(s) were already in the vault.")
+    for envelope_id, flags in result.flagged:
+        out.echo(f"FLAGGED envelope {envelope_id}: " + "; ".join(flags))
     for envelope_id, reason in result.skipped:
         out.echo(f"SKIPPED envelope {envelope_id}: {reason}")
+    for stray_id, reason in result.strays:
+        out.echo(f"IGNORED {'entry ' + stray_id if stray_id else 'data'}: {reason}")
+    if result.stray_count > len(result.strays):
+        out.echo(f"... and {result.stray_count - len(result.strays)} more ignored entries.")
+    if result.truncated:
+        out.echo(
+            "The bundle is truncated: the envelopes after the cut did not arrive. Copy the "
+            "bundle again, or export again on the server, to bring them."
+        )
     if result.skipped:
         out.echo(
             f"{len(result.skipped)} envelope(s) were skipped and are not in the ack: they stay "
@@ -96,12 +107,17 @@ def import_(
 ) -> None:
     """Import an export bundle: open every envelope, re-encrypt it into the vault.
 
-    Importing the same bundle again imports nothing and says so. A damaged envelope is
-    reported and skipped; the others are imported. Exit code 0: all imported; 3: some
-    were skipped; 1: nothing or only part was imported because of an error (see the message).
+    Importing the same bundle again imports nothing and says so. Every envelope is checked
+    against the SHA-256 in the bundle's signed manifest while it is read: one that does not
+    match (swapped, damaged, cut off by a truncated bundle) or that is missing, out of
+    order or repeated is reported by id and skipped; the others are imported. Exit code 0:
+    all imported; 3: some were skipped or ignored; 1: nothing or only part was imported
+    because of an error (see the message). Version 1 bundles are refused: export again
+    from an upgraded server.
 
-    The ack lists every envelope of this bundle that is now in the vault (also those
-    imported before), so a lost ack can be made again by importing the bundle again.
+    The ack lists every envelope of this bundle whose hash matched and that is now in the
+    vault (also those imported before), so a lost ack can be made again by importing the
+    bundle again.
 
     \b
     Example:
@@ -110,19 +126,17 @@ def import_(
     """
     if ack_out is not None:
         check_ack_target(ack_out)
-    try:
-        size = bundle.stat().st_size
-    except OSError:
-        size = 0  # scan_bundle explains what is wrong with the path
-    with progress_bar(size, "Checking bundle", silent or as_json) as advance:
-        manifest = scan_bundle(bundle, advance)
+    manifest = scan_bundle(bundle)
     with unlocked(vault_dir, passphrase_file, actor) as vault:
         new_instance = check_instance(vault, manifest, trust_new_instance)
         vault.recipient_key()
         extra = [vault.unlock_extra_recipient(backup_key)] if backup_key is not None else []
         if ack_out is not None:
             vault.signing_key()
-        total = sum(e.size for e in manifest.envelopes)
+        try:
+            total = bundle.stat().st_size
+        except OSError:
+            total = 0  # the import itself explains what is wrong with the file
         with progress_bar(total, "Importing", silent or as_json) as advance:
             try:
                 result = import_bundle(vault, bundle, manifest, new_instance, advance, extra)
@@ -158,6 +172,10 @@ def import_(
                 "imported": result.imported,
                 "already_imported": result.already,
                 "skipped": [{"envelope_id": e, "reason": r} for e, r in result.skipped],
+                "flagged": [{"envelope_id": e, "flags": f} for e, f in result.flagged],
+                "ignored": [{"envelope_id": e, "reason": r} for e, r in result.strays],
+                "ignored_count": result.stray_count,
+                "truncated": result.truncated,
                 "tips": result.tips,
                 "ack": str(ack_written) if ack_written else None,
                 "ack_envelopes": result.in_vault if ack_written else [],
@@ -165,5 +183,5 @@ def import_(
         )
     else:
         _report(result, ack_written, ack_out is not None)
-    if result.skipped:
+    if result.skipped or result.stray_count:
         raise click.exceptions.Exit(EXIT_SOME_SKIPPED)

@@ -46,7 +46,7 @@ def import_page() -> Response | str:
     ack = _path("ack", required=False)
     if ack is not None:
         transfer.check_ack_target(ack)
-    manifest = scan_bundle(bundle, lambda _n: None)
+    manifest = scan_bundle(bundle)
     standing = transfer.instance_standing(vault(), manifest)
     confirmed = request.form.get("fingerprint_matches") == "1"
     if standing != "known" and not confirmed:
@@ -58,7 +58,7 @@ def import_page() -> Response | str:
             bundle=str(bundle),
             ack=str(ack) if ack else "",
         )
-    total = sum(e.size for e in manifest.envelopes)
+    total = bundle.stat().st_size  # the import's progress counts bundle bytes
     store = vault()  # the work runs in a greenlet, outside the app context
 
     def work(advance: Any) -> dict[str, Any]:

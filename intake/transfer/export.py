@@ -17,7 +17,15 @@ from nacl.signing import SigningKey
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from crypto.bundle import ENTRY_HEADER_BYTES, MAGIC, BundleWriter, Manifest, ManifestEntry
+from crypto.bundle import (
+    ENTRY_HEADER_BYTES,
+    MAGIC,
+    MAX_ENVELOPES,
+    BundleWriter,
+    Manifest,
+    ManifestEntry,
+    envelope_digest,
+)
 from crypto.statements import sign_statement
 
 from ..models import EXPORTED, PENDING, Envelope, Source
@@ -27,10 +35,12 @@ from .errors import TransferError
 
 @dataclass(frozen=True)
 class ExportPlan:
-    """What one bundle will carry; `missing` are rows whose file is gone (left out)."""
+    """What one bundle will carry; `missing` are rows whose file is gone (left out);
+    `left_for_next` counts envelopes over the bundle limit, carried by the next export."""
 
     manifest: Manifest
     missing: tuple[str, ...]
+    left_for_next: int = 0
 
     @property
     def envelope_ids(self) -> list[str]:
@@ -57,7 +67,11 @@ def plan_export(
     today: datetime.date,
     include_exported: bool = False,
 ) -> ExportPlan:
-    """The manifest of every pending envelope (and, if asked, exported-unacked ones)."""
+    """The manifest of every pending envelope (and, if asked, exported-unacked ones).
+
+    Each envelope is read once here to hash it: the signed manifest binds its SHA-256, and
+    the writer hashes it again while copying. At most MAX_ENVELOPES go in one bundle.
+    """
     states = (PENDING, EXPORTED) if include_exported else (PENDING,)
     rows = db.execute(
         select(Envelope.id, Envelope.source_id)
@@ -66,23 +80,31 @@ def plan_export(
     ).all()
     entries: list[ManifestEntry] = []
     missing: list[str] = []
+    reply_keys: dict[str, bytes] = {}
+    left = 0
     for envelope_id, source_id in rows:
+        if len(entries) == MAX_ENVELOPES:
+            left += 1
+            continue
+        if source_id not in reply_keys:
+            source = db.get(Source, source_id)
+            if source is None:  # a v2 manifest lists every envelope's source and its key
+                missing.append(envelope_id)
+                continue
+            reply_keys[source_id] = bytes(source.reply_public_key)
         try:
-            size = store.size(envelope_id)  # what is on disk is what goes in the bundle
+            with store.open(envelope_id) as src:  # what is on disk is what goes in the bundle
+                size, sha256 = envelope_digest(src)
         except FileNotFoundError:
             missing.append(envelope_id)
             continue
-        entries.append(ManifestEntry(envelope_id, size, source_id))
-    source_ids = sorted({entry.source_id for entry in entries})
-    reply_keys: dict[str, bytes] = {}
-    for source_id in source_ids:
-        source = db.get(Source, source_id)
-        if source is not None:
-            reply_keys[source_id] = bytes(source.reply_public_key)
+        entries.append(ManifestEntry(envelope_id, size, source_id, sha256))
+    used = {entry.source_id for entry in entries}
+    reply_keys = {sid: key for sid, key in reply_keys.items() if sid in used}
     manifest = Manifest(
         instance_id, signing_key.verify_key, today.isoformat(), tuple(entries), reply_keys
     )
-    return ExportPlan(manifest, tuple(missing))
+    return ExportPlan(manifest, tuple(missing), left)
 
 
 def _copy_envelopes(writer: BundleWriter, store: EnvelopeStore, plan: ExportPlan) -> Iterator[int]:

@@ -14,11 +14,16 @@ authenticate but are malformed, which crypto/'s sealer can never make.
 
 Sealed boxes use fresh randomness, so a run gives different bytes: the files are generated
 once and committed; tests read them and never regenerate them.
+
+The export bundle v2 vectors (bundle/, docs/bundle-format.md) are made by the functions
+under "export bundle v2 vectors" below, from fixed seeds only: a run gives the same bytes,
+and tests/test_crypto_bundle_vectors.py checks that it does.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import json
 import struct
@@ -29,6 +34,7 @@ import nacl.bindings as sodium
 from nacl.encoding import RawEncoder
 from nacl.hash import blake2b
 from nacl.public import PrivateKey, PublicKey, SealedBox
+from nacl.signing import SigningKey
 
 MAGIC = b"sealdrop-envelope/v1\n"
 CHUNK = 65536
@@ -512,6 +518,282 @@ def write_all(directory: Path) -> int:
     return len(written)
 
 
+# --- export bundle v2 vectors (docs/bundle-format.md, "Test vectors") ----------------------
+# Written from bundle-format.md alone, like the envelope part. Everything here is derived
+# from fixed seeds (Ed25519 signatures are deterministic), so a run gives the same bytes.
+# The envelopes inside are opaque bytes: the bundle layer never opens them.
+
+BUNDLE_MAGIC = b"sealdrop-bundle/v2\n"
+
+
+def bundle_seed(label: str) -> bytes:
+    """32 fixed bytes for a label."""
+    return hashlib.sha256(b"sealdrop bundle vector " + label.encode()).digest()
+
+
+BUNDLE_INSTANCE = SigningKey(bundle_seed("instance"))
+BUNDLE_INSTANCE_ID = bundle_seed("instance id")[:16].hex()
+
+
+def key_text(prefix: str, payload: bytes) -> str:
+    """PREFIX + lowercase unpadded base32 of payload || 4-byte BLAKE2b checksum."""
+    check = blake2b(
+        prefix.encode() + b"\x00" + payload,
+        digest_size=4,
+        person=b"sealdrop-keytext",
+        encoder=RawEncoder,
+    )
+    return prefix + base64.b32encode(payload + check).decode().rstrip("=").lower()
+
+
+def instance_fingerprint(public: bytes) -> str:
+    """BLAKE2b-128 of the raw 32-byte key, person "sealdrop-fprint1", as 24 digits."""
+    digest = blake2b(public, digest_size=16, person=b"sealdrop-fprint1", encoder=RawEncoder)
+    digits = f"{int.from_bytes(digest, 'big') % 10**24:024d}"
+    return " ".join(digits[i : i + 4] for i in range(0, 24, 4))
+
+
+def signed_manifest(body: dict[str, object], key: SigningKey = BUNDLE_INSTANCE) -> bytes:
+    """The statement wire form of a bundle-manifest body."""
+    message = b"sealdrop-statement/v1\x00bundle-manifest\x00" + canonical(body)
+    wire = {
+        "body": body,
+        "sig": base64.b64encode(key.sign(message).signature).decode(),
+        "signer": key_text("sdsigner1", bytes(key.verify_key)),
+        "type": "bundle-manifest",
+        "v": 1,
+    }
+    return canonical(wire)
+
+
+def opaque_envelope(label: str, size: int) -> tuple[str, bytes]:
+    """A fixed envelope id and `size` fixed bytes standing for an envelope."""
+    return bundle_seed("id " + label)[:16].hex(), hashlib.shake_256(label.encode()).digest(size)
+
+
+BUNDLE_SOURCE = bundle_seed("source").hex()
+BUNDLE_REPLY_KEY = bytes(PrivateKey(bundle_seed("reply key")).public_key)
+ENV_A = opaque_envelope("a", 300)
+ENV_B = opaque_envelope("b", 70_000)
+ENV_C = opaque_envelope("c", 0)
+ENV_FOREIGN = opaque_envelope("foreign", 300)
+
+
+def manifest_body(listed: Sequence[tuple[str, bytes]], **changes: object) -> dict[str, object]:
+    """The body an honest server signs for these envelopes, with `changes`."""
+    body: dict[str, object] = {
+        "created": "2026-12-06",
+        "envelopes": [
+            {
+                "id": eid,
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "size": len(data),
+                "source_id": BUNDLE_SOURCE,
+            }
+            for eid, data in listed
+        ],
+        "instance_id": BUNDLE_INSTANCE_ID,
+        "sources": (
+            [
+                {
+                    "reply_public_key": base64.b64encode(BUNDLE_REPLY_KEY).decode(),
+                    "source_id": BUNDLE_SOURCE,
+                }
+            ]
+            if listed
+            else []
+        ),
+    }
+    body.update(changes)
+    return body
+
+
+def bundle_bytes(
+    signed: bytes, carried: Sequence[tuple[str, bytes]], magic: bytes = BUNDLE_MAGIC
+) -> bytes:
+    """magic || u32(L) || manifest || each (id || u64 size || envelope), as given."""
+    entries = b"".join(bytes.fromhex(i) + struct.pack(">Q", len(d)) + d for i, d in carried)
+    return magic + u32(len(signed)) + signed + entries
+
+
+def bundle_cases() -> list[tuple[str, dict[str, str], bytes]]:
+    """(file name, header fields, bundle bytes) for every bundle vector."""
+    a, b, c = ENV_A, ENV_B, ENV_C
+    honest = signed_manifest(manifest_body([a, b, c]))
+    out: list[tuple[str, dict[str, str], bytes]] = []
+
+    def case(
+        name: str, expect: str, comment: str, data: bytes, slots: str = "-", truncated: str = "no"
+    ) -> None:
+        fields = {"expect": expect}
+        if expect == "success":
+            fields["slots"] = slots
+            fields["truncated"] = truncated
+        fields["comment"] = comment
+        out.append((name, fields, data))
+
+    ok = [f"ok:{e[0]}" for e in (a, b, c)]
+    case(
+        "bundle_success",
+        "success",
+        "three envelopes in manifest order",
+        bundle_bytes(honest, [a, b, c]),
+        " ".join(ok),
+    )
+    case(
+        "bundle_success_empty",
+        "success",
+        "no envelopes, no sources",
+        bundle_bytes(signed_manifest(manifest_body([])), []),
+    )
+    forged = (a[0], hashlib.shake_256(b"forged").digest(300))
+    case(
+        "bundle_swapped_same_size",
+        "success",
+        "envelope a replaced by other bytes of the same size: its SHA-256 fails",
+        bundle_bytes(honest, [forged, b, c]),
+        f"skip:{a[0]} {ok[1]} {ok[2]}",
+    )
+    case(
+        "bundle_reordered",
+        "success",
+        "b before a: a is skipped where it was listed, then ignored as out of order",
+        bundle_bytes(honest, [b, a, c]),
+        f"skip:{a[0]} {ok[1]} stray:{a[0]} {ok[2]}",
+    )
+    case(
+        "bundle_duplicated",
+        "success",
+        "b carried twice: the second copy is a stray",
+        bundle_bytes(honest, [a, b, b, c]),
+        f"{ok[0]} {ok[1]} stray:{b[0]} {ok[2]}",
+    )
+    case(
+        "bundle_foreign_entry",
+        "success",
+        "an envelope of another bundle in b's place: a stray, and b is skipped",
+        bundle_bytes(honest, [a, ENV_FOREIGN, c]),
+        f"{ok[0]} stray:{ENV_FOREIGN[0]} skip:{b[0]} {ok[2]}",
+    )
+    whole = bundle_bytes(honest, [a, b, c])
+    cut = len(bundle_bytes(honest, [a])) + 24 + 1000
+    case(
+        "bundle_truncated_in_envelope",
+        "success",
+        "cut inside b: a is intact, b and c are skipped",
+        whole[:cut],
+        f"{ok[0]} skip:{b[0]} skip:{c[0]}",
+        "yes",
+    )
+    case(
+        "bundle_truncated_in_entry_head",
+        "success",
+        "cut 10 bytes into b's entry head",
+        whole[: len(bundle_bytes(honest, [a])) + 10],
+        f"{ok[0]} skip:{b[0]} skip:{c[0]}",
+        "yes",
+    )
+    case(
+        "bundle_trailing_data",
+        "success",
+        "one byte after the last envelope",
+        whole + b"\x00",
+        " ".join([*ok, "stray:-"]),
+    )
+    bigger = bytes.fromhex(b[0]) + struct.pack(">Q", len(b[1]) + 1) + b[1] + b"\x00"
+    head_a = bundle_bytes(honest, [a])
+    case(
+        "bundle_size_differs",
+        "success",
+        "b's entry head says one byte more than listed",
+        head_a + bigger + bundle_bytes(b"", [c])[len(BUNDLE_MAGIC) + 4 :],
+        f"{ok[0]} skip:{b[0]} {ok[2]}",
+    )
+    case(
+        "bundle_version_1",
+        "header failure",
+        "a v1 bundle: refused, export again",
+        bundle_bytes(honest, [a, b, c], b"sealdrop-bundle/v1\n"),
+    )
+    case(
+        "bundle_unknown_version",
+        "header failure",
+        "version 3 is not known",
+        bundle_bytes(honest, [a, b, c], b"sealdrop-bundle/v3\n"),
+    )
+    case(
+        "bundle_manifest_too_large",
+        "header failure",
+        "L over 40 MiB, refused before reading",
+        BUNDLE_MAGIC + u32(40 * 1024 * 1024 + 1),
+    )
+    case(
+        "bundle_manifest_truncated",
+        "format failure",
+        "the input ends inside the manifest",
+        whole[: len(BUNDLE_MAGIC) + 4 + 100],
+    )
+    case(
+        "bundle_created_not_a_date",
+        "format failure",
+        "created 2026-02-30",
+        bundle_bytes(signed_manifest(manifest_body([a], created="2026-02-30")), [a]),
+    )
+    case(
+        "bundle_created_control_bytes",
+        "format failure",
+        "created holds ESC and OSC bytes",
+        bundle_bytes(signed_manifest(manifest_body([a], created="\x1b]0;x\x07")), [a]),
+    )
+    other_source = {
+        "reply_public_key": base64.b64encode(bytes(32)).decode(),
+        "source_id": "00" * 32,
+    }
+    body = manifest_body([a])
+    body["sources"] = [*body["sources"], other_source]  # type: ignore[list-item,misc]
+    case(
+        "bundle_sources_unsorted",
+        "format failure",
+        "sources not sorted by source id",
+        bundle_bytes(signed_manifest(body), [a]),
+    )
+    case(
+        "bundle_source_not_listed",
+        "format failure",
+        "an envelope's source has no entry",
+        bundle_bytes(signed_manifest(manifest_body([a], sources=[])), [a]),
+    )
+    body = manifest_body([a])
+    body["envelopes"][0]["sha256"] = body["envelopes"][0]["sha256"].upper()  # type: ignore[index]
+    case(
+        "bundle_sha256_uppercase",
+        "format failure",
+        "a SHA-256 in uppercase hex",
+        bundle_bytes(signed_manifest(body), [a]),
+    )
+    case(
+        "bundle_wrong_signer",
+        "signature failure",
+        "signed by a key other than the pinned one",
+        bundle_bytes(signed_manifest(manifest_body([a]), SigningKey(bundle_seed("other"))), [a]),
+    )
+    return out
+
+
+def write_bundle_vectors(directory: Path) -> int:
+    """Write every bundle vector into `directory` (made if missing); return how many."""
+    directory.mkdir(exist_ok=True)
+    common = {
+        "instance_key": bytes(BUNDLE_INSTANCE.verify_key).hex(),
+        "fingerprint": instance_fingerprint(bytes(BUNDLE_INSTANCE.verify_key)),
+    }
+    written = bundle_cases()
+    for name, fields, data in written:
+        head = "".join(f"{k}: {v}\n" for k, v in {**common, **fields}.items()).encode()
+        (directory / name).write_bytes(head + b"\n" + data)
+    return len(written)
+
+
 def main() -> None:
     """Command line entry."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -520,6 +802,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     print(f"wrote {write_all(args.out)} vectors to {args.out}")
+    bundles = args.out / "bundle"
+    print(f"wrote {write_bundle_vectors(bundles)} bundle vectors to {bundles}")
 
 
 if __name__ == "__main__":
