@@ -335,3 +335,19 @@ def test_tips_picked_in_the_inbox_go_into_a_case(filled: Filled) -> None:
         rows = vault.db.execute("SELECT tip_id FROM case_tips WHERE case_id = 1 ORDER BY tip_id")
         assert [r[0] for r in rows] == [1, 2]
         assert "Added to case C1: T1, T2." in browser.get("/").text
+
+
+def test_a_truncated_bundle_imports_what_arrived_and_says_so(
+    tmp_path: Path, admin_kdf: object
+) -> None:
+    filled = filled_vault(tmp_path, import_it=False)
+    data = filled.bundle.read_bytes()
+    cut = tmp_path / "cut.sdb"
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    with workspace(filled.admin.vault) as (browser, vault):
+        form = {"bundle": str(cut), "fingerprint_matches": "1"}
+        page = browser.post("/transfer/import", form).text
+        assert "The bundle is truncated" in page
+        kept = vault.db.execute("SELECT count(*) FROM envelopes").fetchone()[0]
+        assert 0 < kept < 5
+        assert f"Imported {kept} envelope(s)." in page
