@@ -351,3 +351,45 @@ def test_a_truncated_bundle_imports_what_arrived_and_says_so(
         kept = vault.db.execute("SELECT count(*) FROM envelopes").fetchone()[0]
         assert 0 < kept < 5
         assert f"Imported {kept} envelope(s)." in page
+
+
+def test_a_follow_up_joins_its_sources_conversation_and_says_the_source_is_in_a_case(
+    tmp_path: Path, admin_kdf: object
+) -> None:
+    admin = make_vault(tmp_path)
+    instance = FakeInstance(admin.identity())
+    source = Source()
+    first = instance.submit(source, "第一次：他被带走了。", received="2024-05-01")  # noqa: RUF001
+    assert (
+        admin(
+            "import",
+            "--vault",
+            str(admin.vault),
+            str(instance.bundle(tmp_path / "a.sdb", first)),
+            "--silent",
+        ).exit_code
+        == 0
+    )
+    with workspace(admin.vault) as (browser, _vault):
+        browser.post("/cases/new", {"title": "C", "tip": "T1"})
+    later = instance.submit(source, "补充：他在看守所。", received="2024-06-01")  # noqa: RUF001
+    assert (
+        admin(
+            "import",
+            "--vault",
+            str(admin.vault),
+            str(instance.bundle(tmp_path / "b.sdb", later)),
+            "--silent",
+        ).exit_code
+        == 0
+    )
+    with workspace(admin.vault) as (browser, _vault):
+        inbox = browser.get("/?status=new").text
+        row = re.search(r"<tr class=\"unread\">.*?</tr>", inbox, re.S)
+        assert row is not None
+        assert ">T2<" in row.group(0)
+        assert "already in a case" in row.group(0)
+        page = browser.get(f"/source/{source.source_id}").text
+        assert page.index("第一次") < page.index("补充")
+        assert 'id="tip-1"' in page
+        assert 'id="tip-2"' in page
