@@ -136,3 +136,24 @@ def test_stopping_wipes_the_unlocked_keys(filled: Filled) -> None:
         assert all(any(s) for s in secrets_held)
         assert wipe_keys(vault) >= 3
         assert [bytes(k) for k in keys] == [bytes(len(s)) for s in secrets_held]
+
+
+def test_a_busy_port_is_a_clear_error(filled: Filled) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {**os.environ, "SEALDROP_ADMIN_PASSPHRASE": PASSPHRASE}
+        done = subprocess.run(
+            [ADMIN, "workspace", "--vault", str(filled.admin.vault), "--port", str(port)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=30,
+            check=False,
+        )
+    assert done.returncode == 1
+    assert f"Error: cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "--port" in done.stderr

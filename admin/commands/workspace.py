@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import secrets
 import signal
+import socket
 import sys
 import webbrowser
 from pathlib import Path
@@ -79,17 +80,26 @@ def workspace(
         vault._passphrase = b""  # every key is unlocked: forget the passphrase
         secret = secrets.token_urlsafe(SECRET_BYTES)
         app, gate = create_app(vault, secret)
+        # Bound here, not by Werkzeug: on a busy port it prints its own advice and exits.
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
-            # One thread: the vault's database belongs to the thread that opened it, and
-            # one person uses the workspace. Progress pages stream within that thread.
-            server = make_server("127.0.0.1", port, app, request_handler=_QuietHandler)
+            listener.bind(("127.0.0.1", port))
+            listener.listen(16)
+            listener_port = int(listener.getsockname()[1])
         except OSError as exc:
+            listener.close()
             raise AdminError(
                 f"cannot listen on 127.0.0.1:{port} ({exc.strerror}). Choose another --port "
                 "or leave it out to take a free one."
             ) from exc
-        gate.port = server.server_port
-        url = f"http://127.0.0.1:{server.server_port}/{secret}/"
+        # One thread: the vault's database belongs to the thread that opened it, and one
+        # person uses the workspace. Progress pages stream within that thread.
+        server = make_server(
+            "127.0.0.1", port, app, request_handler=_QuietHandler, fd=listener.fileno()
+        )
+        listener.close()  # the server holds its own copy of the socket
+        gate.port = listener_port
+        url = f"http://127.0.0.1:{listener_port}/{secret}/"
         click.echo("Workspace open at (keep this address to yourself):", err=True)
         click.echo(url)
         click.echo("Stop it with Ctrl-C: the vault is locked again.", err=True)
