@@ -33,6 +33,7 @@ def _register() -> None:
     from .commands.replies import export_replies, reply
     from .commands.triage import inbox_cmd, open_cmd, search_cmd, show
     from .commands.upgrade import upgrade
+    from .commands.workspace import workspace
 
     for command in (
         init,
@@ -48,6 +49,7 @@ def _register() -> None:
         verify_log,
         log,
         upgrade,
+        workspace,
     ):
         main.add_command(command)
 

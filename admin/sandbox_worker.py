@@ -105,6 +105,54 @@ def _job_clean_mat2(path: Path, args: list[str]) -> bytes:
     return cleaned.read_bytes()
 
 
+# Previews (the workspace, issue 15): raw RGB pixels only ("W H\n" then W*H*3 bytes), no
+# file format, so the trusted side builds the PNG the browser sees from pixels alone.
+PREVIEW_EDGE = 1024
+
+
+def _pixels(img: Any) -> bytes:
+    img.thumbnail((PREVIEW_EDGE, PREVIEW_EDGE))
+    rgb = img.convert("RGB")
+    pixels: bytes = rgb.tobytes()
+    return f"{rgb.width} {rgb.height}\n".encode() + pixels
+
+
+def _job_preview_image(path: Path, args: list[str]) -> bytes:
+    """An image's first frame, scaled down, as raw RGB pixels."""
+    with _open_image(path) as img:
+        img.draft("RGB", (PREVIEW_EDGE, PREVIEW_EDGE))
+        return _pixels(img)
+
+
+def _job_preview_pdf(path: Path, args: list[str]) -> bytes:
+    """A PDF's first page rendered by poppler (pdftoppm), as raw RGB pixels."""
+    from PIL import Image
+
+    pdftoppm = shutil.which("pdftoppm")
+    if pdftoppm is None:
+        raise JobError("poppler-utils (pdftoppm) is not installed")
+    out = path.with_name("page")
+    edge = str(PREVIEW_EDGE)
+    command = [
+        pdftoppm,
+        "-f",
+        "1",
+        "-l",
+        "1",
+        "-singlefile",
+        "-scale-to",
+        edge,
+        str(path),
+        str(out),
+    ]
+    done = subprocess.run(command, capture_output=True, check=False)
+    if done.returncode != 0:
+        raise JobError("poppler could not render this PDF")
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    with Image.open(out.with_suffix(".ppm"), formats=["PPM"]) as img:
+        return _pixels(img)
+
+
 def _job_ping(path: Path, args: list[str]) -> bytes:
     """Proves the sandbox starts (callers check it before long work)."""
     return b"ok"
@@ -112,6 +160,8 @@ def _job_ping(path: Path, args: list[str]) -> bytes:
 
 JOBS: dict[str, Callable[[Path, list[str]], bytes]] = {
     "ping": _job_ping,
+    "preview-image": _job_preview_image,
+    "preview-pdf": _job_preview_pdf,
     "image-metadata": _job_image_metadata,
     "clean-pillow": _job_clean_pillow,
     "clean-mat2": _job_clean_mat2,

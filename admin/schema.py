@@ -119,9 +119,27 @@ CREATE INDEX replies_unsent ON replies(exported) WHERE exported IS NULL;
 CREATE INDEX replies_by_source ON replies(source_id);
 """
 
+# --- workspace flags (issue 15): an additive step, kept apart for the schema's owner ---
+# Who read which tip and which sources are starred: the web workspace's triage state;
+# the index walks its inbox newest first, a page at a time.
+WORKSPACE_FLAGS = """
+CREATE TABLE tip_reads (
+    tip_id INTEGER PRIMARY KEY REFERENCES tips(tip_id),
+    time TEXT NOT NULL,
+    actor TEXT NOT NULL
+);
+CREATE TABLE source_stars (
+    source_id TEXT PRIMARY KEY,
+    time TEXT NOT NULL,
+    actor TEXT NOT NULL
+);
+CREATE INDEX tips_by_received ON tips(received, tip_id);
+CREATE INDEX tips_by_language ON tips(language, received, tip_id);
+"""
+
 # version -> the SQL that takes a database from version - 1 to it. Additive changes only
 # (new tables, columns with defaults, indexes); e.g. 3: "CREATE TABLE tip_flags (...);".
-MIGRATIONS: dict[int, str] = {}
+MIGRATIONS: dict[int, str] = {3: WORKSPACE_FLAGS}
 
 SCHEMA_VERSION = max([FIRST_SQLCIPHER_VERSION, *MIGRATIONS])
 

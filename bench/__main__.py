@@ -21,8 +21,9 @@ BENCHES = {
     "tips": "bench.small_tips",
     "import": "bench.offline_import",
     "gpg": "bench.gpg_compare",
-    "sandbox": "bench.sandbox_cost",
+    "workspace": "bench.workspace_pages",
     "vault": "bench.vault_scale",
+    "sandbox": "bench.sandbox_cost",
     "flood": "bench.bundle_flood",
 }
 

@@ -14,6 +14,7 @@ import sqlcipher3.dbapi2 as sqlcipher
 from admin_support import PASSPHRASE, AdminRunner, FakeInstance, Source, make_vault
 from nacl.public import PrivateKey
 
+from admin.schema import SCHEMA_VERSION
 from admin.vault import connect_database, db_key
 from crypto.envelope import MAGIC, Opener
 from crypto.errors import NoMatchingKey
@@ -138,7 +139,8 @@ def test_the_database_file_is_not_sqlite_in_the_clear(tmp_path: Path) -> None:
     )
     assert isinstance(vault_key, PrivateKey)
     db = connect_database(admin.vault / "vault.db", db_key(vault_key))
-    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"
+    version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+    assert version == str(SCHEMA_VERSION)
     db.close()
     with pytest.raises(sqlcipher.DatabaseError, match="not a database"):
         connect_database(admin.vault / "vault.db", bytes(32))

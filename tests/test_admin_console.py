@@ -125,6 +125,7 @@ def test_the_command_list_is_complete() -> None:
         "verify-log",
         "log",
         "upgrade",
+        "workspace",  # issue 15
         "case",
         *(
             f"case {c}"

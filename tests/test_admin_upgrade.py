@@ -217,22 +217,23 @@ def test_an_additive_schema_step_is_applied_once_at_open_and_a_newer_vault_refus
     admin = _old_vault(tmp_path)
     assert admin("upgrade").exit_code == 0
     key = db_key(_vault_key(admin.vault))
+    base = schema.SCHEMA_VERSION  # the step after every real one (3 is the workspace's)
     monkeypatch.setattr(
         schema,
         "MIGRATIONS",
-        {3: "CREATE TABLE tip_flags (tip_id INTEGER PRIMARY KEY, star INTEGER)"},
+        {**schema.MIGRATIONS, base + 1: "CREATE TABLE tip_flags (tip_id INTEGER PRIMARY KEY)"},
     )
-    monkeypatch.setattr(schema, "SCHEMA_VERSION", 3)
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", base + 1)
     assert admin("inbox").exit_code == 0
     db = connect_database(admin.vault / "vault.db", key)
-    assert schema.schema_version(db) == 3
+    assert schema.schema_version(db) == base + 1
     assert db.execute("SELECT count(*) FROM tip_flags").fetchone()[0] == 0
     db.close()
     assert admin("inbox").exit_code == 0  # applied once: a second open does nothing
-    monkeypatch.setattr(schema, "MIGRATIONS", {})
-    monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", base)
     older = admin("inbox")
     assert older.exit_code == 1
     assert (
-        "this vault has schema version 3, newer than this sealdrop-admin knows (2)" in older.output
+        f"this vault has schema version {base + 1}, newer than this sealdrop-admin knows "
+        f"({base})" in older.output
     )

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
 from crypto.errors import CryptoError
-from crypto.replies import make_ack
 
-from .. import custody
 from ..errors import AdminError
 from ..importer import ImportResult, check_instance, import_bundle, scan_bundle
+from ..transfer import check_ack_target, write_ack
 from .common import (
     json_option,
     print_json,
@@ -24,29 +22,6 @@ from .common import (
 )
 
 EXIT_SOME_SKIPPED = 3
-
-
-def _check_ack_target(ack_out: Path) -> None:
-    if ack_out.exists() or ack_out.is_symlink():
-        raise AdminError(f"{ack_out} already exists: it is never overwritten. Choose a new file.")
-    if not ack_out.absolute().parent.is_dir():
-        raise AdminError(f"the folder for {ack_out} does not exist. Choose an existing folder.")
-
-
-def _write_ack(path: Path, data: bytes) -> None:
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-    except OSError as exc:
-        path.unlink(missing_ok=True)
-        raise AdminError(
-            f"the import is saved, but the ack could not be written to {path} "
-            f"({exc.strerror}). Run the same import again with another --ack-out: it imports "
-            "nothing twice and writes the ack."
-        ) from exc
 
 
 def _report(result: ImportResult, ack: Path | None, ack_wanted: bool) -> None:
@@ -150,7 +125,7 @@ def import_(
         sealdrop-admin import --vault /media/new-vault bundle.sdb --backup-key /media/usb/backup.key
     """
     if ack_out is not None:
-        _check_ack_target(ack_out)
+        check_ack_target(ack_out)
     manifest = scan_bundle(bundle)
     with unlocked(vault_dir, passphrase_file, actor) as vault:
         new_instance = check_instance(vault, manifest, trust_new_instance)
@@ -185,18 +160,7 @@ def import_(
             )
         ack_written = None
         if ack_out is not None and result.in_vault:
-            data = make_ack(
-                vault.signing_key(), manifest.instance_id, result.in_vault, custody.today()
-            )
-            _write_ack(ack_out, data)
-            custody.append(
-                vault.db,
-                vault.actor,
-                "ack",
-                f"instance:{manifest.instance_id}",
-                file=ack_out.name,
-                envelopes=result.in_vault,
-            )
+            write_ack(vault, manifest.instance_id, result.in_vault, ack_out)
             save(vault)
             ack_written = ack_out
     if as_json:
