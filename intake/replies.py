@@ -75,7 +75,7 @@ def replies_for_source(
     reply_key: PrivateKey,
     signer: VerifyKey,
     instance_id: str,
-    reply_xwing_key: XWingPrivateKey | None = None,
+    reply_xwing_key: XWingPrivateKey | None,
 ) -> list[ShownReply]:
     """Every reply to this source, verified and decrypted in memory for one page."""
     rows = db.scalars(

@@ -13,8 +13,14 @@ from crypto.receipts import normalize_receipt
 from .. import messages
 from ..login_guard import Busy
 from ..models import Source
-from ..replies import delete_reply, replies_for_source
-from ..source_sessions import COOKIE_NAME, destroy_session, load_session, open_session
+from ..replies import ShownReply, delete_reply, replies_for_source
+from ..source_sessions import (
+    COOKIE_NAME,
+    SessionSecret,
+    destroy_session,
+    load_session,
+    open_session,
+)
 from ..state import db, state, today
 
 bp = Blueprint("source", __name__)
@@ -77,14 +83,10 @@ def _to_login() -> Response:
     return response
 
 
-@bp.get("/source")
-def home() -> ResponseReturnValue:
-    """Replies (verified, decrypted for this page only) and a form to send more."""
+def _replies_of(secret: SessionSecret) -> list[ShownReply]:
+    """This source's replies, verified and opened with its X25519 and X-Wing reply keys."""
     app_state = state()
-    secret = load_session(db(), request.cookies.get(COOKIE_NAME))
-    if secret is None:
-        return _to_login()
-    replies = replies_for_source(
+    return replies_for_source(
         db(),
         secret.source_id,
         secret.reply_key,
@@ -92,6 +94,16 @@ def home() -> ResponseReturnValue:
         app_state.config.instance_id,
         secret.reply_xwing_key,
     )
+
+
+@bp.get("/source")
+def home() -> ResponseReturnValue:
+    """Replies (verified, decrypted for this page only) and a form to send more."""
+    app_state = state()
+    secret = load_session(db(), request.cookies.get(COOKIE_NAME))
+    if secret is None:
+        return _to_login()
+    replies = _replies_of(secret)
     return render_template(
         "source.html",
         replies=replies,
@@ -105,13 +117,10 @@ def home() -> ResponseReturnValue:
 @bp.get("/source/replies/<reply_id>/delete")
 def confirm_delete(reply_id: str) -> ResponseReturnValue:
     """Ask before deleting, on a page of its own (no script: a second form)."""
-    app_state = state()
     secret = load_session(db(), request.cookies.get(COOKIE_NAME))
     if secret is None:
         return _to_login()
-    replies = replies_for_source(
-        db(), secret.source_id, secret.reply_key, app_state.signer, app_state.config.instance_id
-    )
+    replies = _replies_of(secret)
     reply = next((r for r in replies if r.id == reply_id[:64]), None)
     if reply is None:
         return redirect(url_for("source.home"), code=303)
