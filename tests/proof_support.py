@@ -239,10 +239,29 @@ class Offline:
         return dict(report)
 
     def inbox(self) -> list[dict[str, object]]:
-        """`sealdrop-admin inbox --all --json`: every tip in the vault."""
+        """`sealdrop-admin inbox --all --json`, page after page: every tip in the vault."""
         import json
 
-        return list(json.loads(self.admin("inbox", "--all", "--json", "--actor", "proof"))["tips"])
+        tips: list[dict[str, object]] = []
+        page = 1
+        while True:
+            listing = json.loads(
+                self.admin(
+                    "inbox",
+                    "--all",
+                    "--json",
+                    "--actor",
+                    "proof",
+                    "--limit",
+                    "1000",
+                    "--page",
+                    str(page),
+                )
+            )
+            tips += listing["tips"]
+            if not listing["tips"] or len(tips) >= listing["total"]:
+                return tips
+            page += 1
 
 
 def make_offline(workdir: Path) -> Offline:
