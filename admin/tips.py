@@ -34,6 +34,16 @@ def check_paging(page: int, limit: int) -> None:
         raise AdminError(f"--limit {limit}: give a number from 1 to {MAX_LIMIT}.")
 
 
+def human_size(size: int) -> str:
+    """1234567 -> '1.2 MB'."""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} B"  # pragma: no cover
+
+
 def parse_tip_id(text: str) -> int:
     """Accept `12` or `T12` (as printed by the inbox)."""
     match = re.fullmatch(r"[Tt]?(\d{1,9})", text.strip())
@@ -129,16 +139,6 @@ def inbox_page(
         "not_shown": total - len(tips),
         "next_before": tips[-1]["tip"] if more and tips else None,
     }
-
-
-def inbox(vault: Vault, include_all: bool) -> list[dict[str, Any]]:
-    """Every tip (new ones: in no case yet), grouped by source (the whole list at once:
-    commands use inbox_page)."""
-    where = "" if include_all else " WHERE tip_id NOT IN (SELECT tip_id FROM case_tips)"
-    rows = vault.db.execute(
-        f"SELECT * FROM tips{where} ORDER BY source_id, received, tip_id"  # noqa: S608 - fixed text
-    ).fetchall()
-    return [_summary(vault, row_dict(r)) for r in rows]
 
 
 def tip_detail(vault: Vault, tip_id: int) -> dict[str, Any]:

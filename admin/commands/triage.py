@@ -15,7 +15,15 @@ from ..errors import AdminError
 from ..importer import answer_text
 from ..inert import cell, terminal
 from ..metadata import image_metadata
-from ..tips import check_paging, find_file, inbox_page, parse_tip_id, search_page, tip_detail
+from ..tips import (
+    check_paging,
+    find_file,
+    human_size,
+    inbox_page,
+    parse_tip_id,
+    search_page,
+    tip_detail,
+)
 from .common import (
     console,
     echo_not_shown,
@@ -26,16 +34,6 @@ from .common import (
     unlocked,
     unlocked_vault_options,
 )
-
-
-def human_size(size: int) -> str:
-    """1234567 -> '1.2 MB'."""
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{size} B"  # pragma: no cover
 
 
 @click.command(name="inbox")

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from .. import inert
 from ..errors import AdminError
+from ..tips import human_size
 from ..vault import Vault
 from . import i18n
 
@@ -97,16 +98,6 @@ def _globals() -> dict[str, Any]:
         "RELIABILITY_WORDS": i18n.RELIABILITY_WORDS,
         "CREDIBILITY_WORDS": i18n.CREDIBILITY_WORDS,
     }
-
-
-def human_size(size: int) -> str:
-    """1234567 -> '1.2 MB'."""
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{size} B"  # pragma: no cover
 
 
 def _inert(value: Any) -> Any:
