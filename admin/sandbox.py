@@ -19,7 +19,7 @@ message), and JobFailed when the job crashed, timed out, hit a limit or refused 
 file. Its result is untrusted bytes: parse them as such (JSON, or a file to store).
 
 To add a job: a `_job_NAME(path, args) -> bytes` function in sandbox_worker.py, listed
-in JOBS there. A job that runs an external program (mat2, pdftoppm) runs it as a child
+in JOBS there. A job that runs an external program (mat2, pdftoppm, soffice) runs it as a child
 of the worker, inside the same sandbox.
 """
 
@@ -41,8 +41,17 @@ from typing import BinaryIO
 
 WORKER = Path(__file__).with_name("sandbox_worker.py")
 INSTALL_HINT = "Install bubblewrap (Debian/Ubuntu: `sudo apt install bubblewrap`)."
-# Files of /etc that Python, mat2 and their libraries read; nothing else of /etc.
-ETC_FILES = ("ld.so.cache", "alternatives", "fonts", "mime.types", "localtime", "nsswitch.conf")
+# Files of /etc that Python, mat2, LibreOffice and their libraries read; nothing else of
+# /etc (Debian keeps LibreOffice's default configuration in /etc/libreoffice).
+ETC_FILES = (
+    "ld.so.cache",
+    "alternatives",
+    "fonts",
+    "mime.types",
+    "localtime",
+    "nsswitch.conf",
+    "libreoffice",
+)
 _ARG = re.compile(r"[A-Za-z0-9_.=:,+-]{1,64}")
 _TOP_LEVEL = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 
@@ -71,6 +80,9 @@ class Limits:
     cpu_seconds: int = 20
     wall_seconds: float = 30.0
     output_bytes: int = 64 * 1024 * 1024
+    # Room on /job (and in any one file there) beyond the input and the output, for what
+    # the job writes on its way (LibreOffice's profile and its PDF).
+    scratch_bytes: int = 1024 * 1024
 
 
 def _site_dir() -> Path:
@@ -129,6 +141,12 @@ def bwrap_command(
         "--setenv",
         "LANG",
         "C.UTF-8",
+        # A tiny /tmp for programs that insist on it (LibreOffice's pipe); before the binds,
+        # which may live under /tmp. Jobs point TMPDIR at /job for their files.
+        "--size",
+        str(1024 * 1024),
+        "--tmpfs",
+        "/tmp",  # noqa: S108 - a fresh tmpfs inside the sandbox, not the host's /tmp
         *_system_binds(),
         *_python_binds(python),
         "--ro-bind",
@@ -139,7 +157,7 @@ def bwrap_command(
         "--dev",
         "/dev",
         "--size",
-        str(limits.output_bytes * 2 + _fd_size(input_fd) + 1024 * 1024),
+        str(limits.output_bytes * 2 + _fd_size(input_fd) + limits.scratch_bytes),
         "--tmpfs",
         "/job",
         "--perms",
@@ -212,7 +230,7 @@ def run_job(
     suffix = suffix if re.fullmatch(r"\.[A-Za-z0-9]{1,10}", suffix) else ""
     input_fd = _memory_file("input", source) if isinstance(source, bytes) else source.fileno()
     out_fd, err_fd = _memory_file("stdout"), _memory_file("stderr")
-    file_bytes = max(_fd_size(input_fd), limits.output_bytes) + 1024 * 1024
+    file_bytes = max(_fd_size(input_fd), limits.output_bytes) + limits.scratch_bytes
     try:
         command = bwrap_command(bwrap, job, suffix, input_fd, limits, args)
         proc = subprocess.Popen(

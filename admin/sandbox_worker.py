@@ -126,12 +126,16 @@ def _job_preview_image(path: Path, args: list[str]) -> bytes:
 
 def _job_preview_pdf(path: Path, args: list[str]) -> bytes:
     """A PDF's first page rendered by poppler (pdftoppm), as raw RGB pixels."""
+    return _first_page_pixels(path)
+
+
+def _first_page_pixels(pdf: Path) -> bytes:
     from PIL import Image
 
     pdftoppm = shutil.which("pdftoppm")
     if pdftoppm is None:
         raise JobError("poppler-utils (pdftoppm) is not installed")
-    out = path.with_name("page")
+    out = pdf.with_name("page")
     edge = str(PREVIEW_EDGE)
     command = [
         pdftoppm,
@@ -142,7 +146,7 @@ def _job_preview_pdf(path: Path, args: list[str]) -> bytes:
         "-singlefile",
         "-scale-to",
         edge,
-        str(path),
+        str(pdf),
         str(out),
     ]
     done = subprocess.run(command, capture_output=True, check=False)
@@ -151,6 +155,50 @@ def _job_preview_pdf(path: Path, args: list[str]) -> bytes:
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     with Image.open(out.with_suffix(".ppm"), formats=["PPM"]) as img:
         return _pixels(img)
+
+
+# LibreOffice's PDF export filter per document family, asked for page 1 only (a long
+# document is not converted whole just to show its first page).
+OFFICE_FILTERS = {
+    ".odt": "writer_pdf_Export",
+    ".docx": "writer_pdf_Export",
+    ".doc": "writer_pdf_Export",
+    ".rtf": "writer_pdf_Export",
+    ".ods": "calc_pdf_Export",
+    ".xlsx": "calc_pdf_Export",
+    ".odp": "impress_pdf_Export",
+    ".pptx": "impress_pdf_Export",
+}
+
+
+def _job_preview_office(path: Path, args: list[str]) -> bytes:
+    """An office document's first page: LibreOffice makes a PDF, poppler renders it."""
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        raise JobError("LibreOffice (soffice) is not installed")
+    export = OFFICE_FILTERS.get(path.suffix.lower())
+    if export is None:
+        raise JobError("no preview for this kind of file")
+    outdir = path.with_name("converted")
+    page_one = '{"PageRange":{"type":"string","value":"1"}}'
+    command = [
+        soffice,
+        f"-env:UserInstallation=file://{path.parent}/profile",
+        "--headless",
+        "--norestore",
+        "--nolockcheck",
+        "--convert-to",
+        f"pdf:{export}:{page_one}",
+        "--outdir",
+        str(outdir),
+        str(path),
+    ]
+    env = {**os.environ, "TMPDIR": str(path.parent)}
+    subprocess.run(command, capture_output=True, check=False, stdin=subprocess.DEVNULL, env=env)
+    pdf = outdir / f"{path.stem}.pdf"
+    if not pdf.is_file():
+        raise JobError("LibreOffice could not convert this document")
+    return _first_page_pixels(pdf)
 
 
 def _job_ping(path: Path, args: list[str]) -> bytes:
@@ -162,6 +210,7 @@ JOBS: dict[str, Callable[[Path, list[str]], bytes]] = {
     "ping": _job_ping,
     "preview-image": _job_preview_image,
     "preview-pdf": _job_preview_pdf,
+    "preview-office": _job_preview_office,
     "image-metadata": _job_image_metadata,
     "clean-pillow": _job_clean_pillow,
     "clean-mat2": _job_clean_mat2,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -20,8 +21,10 @@ from pathlib import Path
 import pytest
 from admin_support import make_jpeg_with_exif
 from PIL import Image
+from workspace_support import minimal_odt
 
 from admin import metadata, sandbox
+from admin.previews import OFFICE_LIMITS
 from admin.sandbox import JobFailed, Limits, SandboxUnavailable, run_job
 
 PROBE = Path(__file__).with_name("sandbox_probe.py")
@@ -123,6 +126,18 @@ def test_a_parse_is_stopped_at_the_cpu_limit() -> None:
 def test_a_parse_is_stopped_at_the_memory_limit() -> None:
     with pytest.raises(JobFailed, match="needs more memory than the sandbox allows"):
         run_job("clean-pillow", _heavy_png(), ".png", Limits(memory_bytes=150 * 1024 * 1024))
+
+
+def test_libreoffice_is_killed_at_the_wall_clock_limit() -> None:
+    limits = dataclasses.replace(OFFICE_LIMITS, wall_seconds=0.3)
+    with pytest.raises(JobFailed, match=r"took longer than 0.3 s and was stopped"):
+        run_job("preview-office", minimal_odt("文件"), ".odt", limits)
+
+
+def test_libreoffice_stays_under_the_memory_limit() -> None:
+    limits = dataclasses.replace(OFFICE_LIMITS, memory_bytes=300 * 1024 * 1024)
+    with pytest.raises(JobFailed, match="LibreOffice could not convert this document"):
+        run_job("preview-office", minimal_odt("文件"), ".odt", limits)
 
 
 def test_output_over_the_limit_is_refused() -> None:

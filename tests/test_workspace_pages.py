@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from workspace_support import (
     HOSTILE_FILENAME,
     Filled,
     filled_vault,
+    minimal_odt,
     workspace,
 )
 
@@ -287,6 +289,69 @@ def test_previews_are_pngs_redrawn_from_sandbox_pixels(filled: Filled) -> None:
             assert f"/file/{ids[name]}/preview.png" in browser.get(f"/file/{ids[name]}").text
         assert browser.get(f"/file/{ids[HOSTILE_FILENAME]}/preview.png").status_code == 404
         assert "No preview" in browser.get(f"/file/{ids[HOSTILE_FILENAME]}").text
+
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def _office_tip(tmp_path: Path) -> Path:
+    """A vault holding one Chinese tip with an ODT and a 'DOCX' that is garbage bytes."""
+    admin = make_vault(tmp_path)
+    instance = FakeInstance(admin.identity())
+    files = [
+        ("证词.odt", "application/vnd.oasis.opendocument.text", minimal_odt(CHINESE_NARRATIVE)),
+        ("损坏.docx", DOCX, b"PK\x03\x04" + bytes(range(256)) * 16),
+    ]
+    envelopes = instance.submit(Source(), CHINESE_NARRATIVE, files=files, language="zh_Hans_CN")
+    bundle = instance.bundle(tmp_path / "b.sdb", envelopes)
+    assert admin("import", "--vault", str(admin.vault), str(bundle), "--silent").exit_code == 0
+    return admin.vault
+
+
+def _file_ids(vault: object) -> dict[str, str]:
+    rows = vault.db.execute("SELECT envelope_id, filename FROM envelopes WHERE kind = 'file'")  # type: ignore[attr-defined]
+    return {name: eid for eid, name in rows}
+
+
+def test_an_office_document_is_previewed_by_libreoffice_in_the_sandbox(
+    tmp_path: Path, admin_kdf: object
+) -> None:
+    with workspace(_office_tip(tmp_path)) as (browser, vault):
+        ids = _file_ids(vault)
+        odt = ids["证词.odt"]
+        answer = browser.get(f"/file/{odt}/preview.png")
+        assert answer.status_code == 200
+        assert answer.headers["Content-Type"] == "image/png"
+        with Image.open(io.BytesIO(answer.data)) as img:
+            assert img.format == "PNG"
+            darkest, _lightest = img.convert("L").getextrema()
+        assert darkest < 128, "the first page came back blank: the Chinese line is not drawn"
+        assert f"/file/{odt}/preview.png" in browser.get(f"/file/{odt}").text
+        broken = browser.get(f"/file/{ids['损坏.docx']}")
+        assert broken.status_code == 200
+        assert "No preview" in broken.text
+        assert "LibreOffice could not convert this document" in broken.text
+        assert browser.get(f"/file/{ids['损坏.docx']}/preview.png").status_code == 404
+        assert browser.get(f"/file/{odt}/preview.png").status_code == 200
+
+
+def test_without_libreoffice_an_office_document_says_no_preview_and_why(
+    tmp_path: Path, admin_kdf: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bwrap = shutil.which("bwrap")
+    assert bwrap is not None
+    only_bwrap = tmp_path / "bin"
+    only_bwrap.mkdir()
+    (only_bwrap / "bwrap").symlink_to(bwrap)
+    vault_dir = _office_tip(tmp_path)
+    monkeypatch.setenv("PATH", str(only_bwrap))
+    with workspace(vault_dir) as (browser, vault):
+        ids = _file_ids(vault)
+        page = browser.get(f"/file/{ids['证词.odt']}")
+        assert page.status_code == 200
+        assert "No preview" in page.text
+        assert "LibreOffice is not installed" in page.text
+        assert browser.get(f"/file/{ids['证词.odt']}/preview.png").status_code == 404
 
 
 @pytest.mark.parametrize(

@@ -52,6 +52,34 @@ def minimal_pdf() -> bytes:
     return buffer.getvalue()
 
 
+def minimal_odt(text: str) -> bytes:
+    """A one-paragraph OpenDocument text, zipped by hand (what Writer would save, minus styles)."""
+    import zipfile
+
+    office = "urn:oasis:names:tc:opendocument:xmlns"
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<office:document-content xmlns:office="{office}:office:1.0"'
+        f' xmlns:text="{office}:text:1.0" office:version="1.2">'
+        f"<office:body><office:text><text:p>{text}</text:p></office:text></office:body>"
+        "</office:document-content>"
+    )
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<manifest:manifest xmlns:manifest="{office}:manifest:1.0" manifest:version="1.2">'
+        '<manifest:file-entry manifest:full-path="/"'
+        ' manifest:media-type="application/vnd.oasis.opendocument.text"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+        "</manifest:manifest>"
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as odt:
+        odt.writestr("mimetype", "application/vnd.oasis.opendocument.text")  # stored, first
+        odt.writestr("META-INF/manifest.xml", manifest, zipfile.ZIP_DEFLATED)
+        odt.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
 SVG_FILE = (
     b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(5)"><script>alert(6)</script></svg>'
 )
