@@ -16,7 +16,6 @@ from a11y.fetch_axe import axe_script
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 A11Y = Path(__file__).resolve().parent / "a11y"
-CHROMIUM = "/usr/bin/chromium"
 LANGUAGES = ["en", "zh-Hans", "ug"]
 BLOCKING = ("serious", "critical")
 
@@ -55,19 +54,6 @@ def served(app: Any) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless, driven by Playwright."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM)
-        yield launched
-        launched.close()
 
 
 def violations(page: Any, axe_source: str) -> list[str]:

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 from admin_support import PASSPHRASE
-from test_a11y_axe import axe_source, browser, violations
+from test_a11y_axe import axe_source, violations
 from workspace_support import Filled, filled_vault
 
-__all__ = ["axe_source", "browser"]  # fixtures shared with the source pages' test
+__all__ = ["axe_source"]  # a fixture shared with the source pages' test
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ADMIN = str(Path(sys.executable).parent / "sealdrop-admin")
 

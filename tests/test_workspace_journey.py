@@ -29,26 +29,10 @@ from workspace_support import CHINESE_NARRATIVE, Filled, filled_vault
 from crypto.replies import open_reply, read_reply_bundle, verify_ack
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-CHROMIUM = "/usr/bin/chromium"
 REPO = Path(__file__).resolve().parent.parent
 OUTPUT = REPO / "test-output" / "workspace"
 DOCS_IMG = REPO / "docs" / "img" / "workspace"
 ADMIN = str(Path(sys.executable).parent / "sealdrop-admin")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Debian's chromium through Playwright (never `playwright install`)."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 @pytest.fixture
